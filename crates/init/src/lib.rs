@@ -1,0 +1,4 @@
+//! The supervisor: configuration, the pure stop state machine, and the event loop that runs it.
+#![forbid(unsafe_code)]
+
+pub mod config;

@@ -1,0 +1,16 @@
+//! `pidone trace`: not implemented yet.
+
+use std::process::ExitCode;
+
+/// Arguments of `pidone trace`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Arguments, to be defined.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+/// Run `pidone trace`.
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("pidone trace is not implemented yet")
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Everything CI checks, in order: set-up, formatting, lints, the whole test suite.
+# Must run as root: the tests create PID namespaces and (for the e2e tests) containers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -j 2 -- -D warnings
+cargo build --release -j 2
+cargo test --workspace -j 2 -- --test-threads=2
