@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod report;
 
 use clap::Parser;
 use std::process::ExitCode;
