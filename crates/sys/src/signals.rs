@@ -155,6 +155,12 @@ impl RawFdCompat for std::os::fd::BorrowedFd<'_> {
     }
 }
 
+/// Whether a file descriptor is a terminal (`isatty(3)`).
+pub fn is_tty(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    nix::unistd::isatty(fd.as_raw_fd()).unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,10 +195,4 @@ mod tests {
         );
         assert!(decode_siginfos(&[]).is_empty());
     }
-}
-
-/// Whether a file descriptor is a terminal (`isatty(3)`).
-pub fn is_tty(fd: std::os::fd::BorrowedFd<'_>) -> bool {
-    use std::os::fd::AsRawFd;
-    nix::unistd::isatty(fd.as_raw_fd()).unwrap_or(false)
 }
