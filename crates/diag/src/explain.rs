@@ -109,7 +109,7 @@ fn children_waited(snap: &Snapshot, p: &Process, target: &WaitTarget) -> Vec<i32
         WaitTarget::ChildPidfd { fd } => p.fd(*fd).and_then(|f| f.pidfd_pid) == Some(c.pid),
         _ => false,
     };
-    kids.into_iter().filter(|c| pick(&c)).map(|c| c.pid).collect()
+    kids.into_iter().filter(|c| pick(c)).map(|c| c.pid).collect()
 }
 
 /// What `p` (any of its threads) waits on. A thread in wait4/waitid wins over a pipe read,

@@ -195,7 +195,7 @@ impl ProcFacts {
             None => format!("has an unreadable {sig} disposition"),
         };
         if self.blocked {
-            s.push_str(&format!(", blocks it in every thread"));
+            s.push_str(", blocks it in every thread");
         }
         if self.pending {
             s.push_str(", and it is pending (sent, not yet handled)");

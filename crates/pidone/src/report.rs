@@ -5,8 +5,6 @@
 //! syscall, stop-signal disposition per thread, the wait-for chain, hints and a verdict.
 //! Text lines start with `pidone: warn: ` so they read as the init's log; with
 //! `--log-format json` every line is one JSON object with the same facts.
-// Until main.rs hands `DiagReporter` to the init driver (the lead's work), only tests use it.
-#![allow(dead_code)]
 
 use pidone_diag::Explanation;
 use pidone_init::config::LogFormat;
