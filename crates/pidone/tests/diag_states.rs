@@ -157,8 +157,11 @@ fn zombie_and_its_non_reaping_parent() {
     let (ns, roles) = states();
     let z = ns.host_pid(roles["zombie"]);
     let parent = ns.host_pid(roles["zparent"]);
-    let v = why(z);
-    assert_eq!(v["processes"][0]["state"], "Z", "{v:#}");
+    // The fixture reports the zombie's pid right after fork: wait until it has exited.
+    let v = eventually("the child to become a zombie", || {
+        let v = why(z);
+        (v["processes"][0]["state"] == "Z").then_some(v)
+    });
     assert_eq!(v["processes"][0]["ppid"], parent);
     assert!(hint_rules(&v).contains(&"zombie-not-reaped".to_string()), "{v:#}");
 }
