@@ -181,7 +181,9 @@ pub fn waiting(snap: &Snapshot, p: &Process) -> Waiting {
                         holders,
                     };
                 }
-                _ => return Waiting::Other { call },
+                // A regular file, a tty, an unknown fd: nothing to follow; let the main
+                // thread's call describe the process.
+                _ => continue,
             }
         }
     }

@@ -23,12 +23,20 @@ fn nspid(p: &ProcFacts) -> String {
 /// The lines about one process (no trailing newlines).
 pub fn process_lines(p: &ProcFacts) -> Vec<String> {
     let mut v = vec![format!("{} {}: {}", p.label(), p.comm, p.command())];
+    // 0: the group/session leader is outside the PID namespace of the /proc that was read.
+    let id = |n: i32| {
+        if n == 0 {
+            "outside".to_string()
+        } else {
+            n.to_string()
+        }
+    };
     v.push(format!(
         "  identity: NSpid {} | ppid {} | pgid {} | sid {} | age {}",
         nspid(p),
         p.ppid,
-        p.pgid,
-        p.sid,
+        id(p.pgid),
+        id(p.sid),
         age(p.age_secs)
     ));
     let mut state = format!("  state: {} ({})", p.state, p.state_words);
@@ -39,7 +47,7 @@ pub fn process_lines(p: &ProcFacts) -> Vec<String> {
         state.push_str(&format!(", wchan {w}"));
     }
     v.push(state);
-    v.push(format!("  {}: {}", p.signal, p.signal_words()));
+    v.push(format!("  stop signal: {}", p.signal_words()));
     if p.threads.len() > 1 {
         for t in &p.threads {
             let d = t.stop_signal.map(|d| d.short()).unwrap_or_else(|| "?".into());
