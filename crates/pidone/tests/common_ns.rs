@@ -60,28 +60,37 @@ fn pid_ns(host: i32) -> Option<String> {
 impl Ns {
     /// `unshare --pid --fork --mount-proc --kill-child -- python3 -u FIXTURE`.
     pub fn start(script: &str) -> Ns {
+        let path = fixture(script);
+        Ns::start_cmd(&["python3", "-u", path.to_str().unwrap()])
+    }
+
+    /// `unshare --pid --fork --mount-proc --kill-child -- CMD...`; stdout and stderr lines
+    /// both arrive through [`Ns::line`].
+    pub fn start_cmd(cmd: &[&str]) -> Ns {
         need("python3");
         need("unshare");
         let mut unshare = Command::new("unshare")
-            .args([
-                "--pid",
-                "--fork",
-                "--mount-proc",
-                "--kill-child",
-                "--",
-                "python3",
-                "-u",
-            ])
-            .arg(fixture(script))
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
+            .args(cmd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn unshare");
-        let out = unshare.stdout.take().unwrap();
         let (tx, lines) = channel();
+        let out = unshare.stdout.take().unwrap();
+        let err = unshare.stderr.take().unwrap();
+        let tx2 = tx.clone();
         std::thread::spawn(move || {
             for l in BufReader::new(out).lines().map_while(Result::ok) {
                 if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx2.send(l).is_err() {
                     break;
                 }
             }
