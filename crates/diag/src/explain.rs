@@ -392,9 +392,8 @@ fn verdict(e: &Explanation) -> String {
     } else {
         let ls: Vec<String> = leaves(e).iter().map(|l| l.label()).collect();
         v.push_str(&format!(
-            "{} ({}) is not stuck on its own: it cannot finish before {} exit{}.",
-            t.label(),
-            t.comm,
+            "{} is not stuck on its own: it cannot finish before {} exit{}.",
+            t.label_comm(),
             ls.join(", "),
             if ls.len() == 1 { "s" } else { "" }
         ));

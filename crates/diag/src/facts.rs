@@ -150,6 +150,14 @@ impl ProcFacts {
         }
     }
 
+    /// `pid 5609 (ns pid 2, python3)` or `pid 5609 (python3)`.
+    pub fn label_comm(&self) -> String {
+        match self.nspid.as_slice() {
+            [_, .., ns] if self.nspid.len() > 1 => format!("pid {} (ns pid {ns}, {})", self.pid, self.comm),
+            _ => format!("pid {} ({})", self.pid, self.comm),
+        }
+    }
+
     /// The command line, or `[comm]`.
     pub fn command(&self) -> String {
         if self.cmdline.is_empty() {
