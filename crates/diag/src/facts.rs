@@ -123,7 +123,10 @@ pub fn facts(snap: &Snapshot, p: &Process, sig: Signal) -> ProcFacts {
         sid: p.sid(),
         comm: p.comm().to_string(),
         cmdline: p.cmdline.clone(),
-        age_secs: snap.uptime.and_then(|u| p.age_secs(u)),
+        age_secs: snap
+            .uptime
+            .and_then(|u| p.age_secs(u))
+            .map(|a| (a * 100.0).round() / 100.0),
         state: state.letter(),
         state_words: state.describe().to_string(),
         syscall: describe_syscall(p, p.main_syscall(), arch),
@@ -167,9 +170,9 @@ impl ProcFacts {
         }
     }
 
-    /// PID 1 of a PID namespace below the reader's.
+    /// PID 1 of its PID namespace (the innermost NSpid entry is 1), at any level.
     pub fn is_ns_init(&self) -> bool {
-        self.nspid.len() > 1 && self.nspid.last() == Some(&1)
+        self.nspid.last() == Some(&1)
     }
 
     /// The interpreter or program name: basename of argv[0], else comm.

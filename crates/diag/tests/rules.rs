@@ -88,6 +88,7 @@ impl P {
             pid_ns: None,
             threads,
             fds: Some(self.fds),
+            children: None,
             notes: Vec::new(),
         }
     }

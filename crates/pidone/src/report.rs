@@ -193,6 +193,7 @@ mod tests {
                 wchan: Some("do_wait".into()),
             }],
             fds: Some(Vec::new()),
+            children: None,
             notes: Vec::new(),
         }
     }

@@ -233,3 +233,33 @@ fn unknown_pid_exits_1() {
     let (code, _, _) = pidone(&["ps", "--ns", "9999999"]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn output_into_a_closed_pipe_is_not_an_error() {
+    // `pidone ps | head -1`: stdout closes early; pidone must exit 0 quietly, not panic.
+    for args in [vec!["ps"], vec!["why", "1"], vec!["signals", "1"]] {
+        let (r, w) = std::io::pipe().unwrap();
+        drop(r);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pidone"))
+            .args(&args)
+            .stdout(w)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "pidone {args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn the_kernel_child_list_matches_the_fixture() {
+    // The proc model's `children` (task/*/children) of the waiter is exactly the catcher.
+    let (ns, roles) = states();
+    let waiter = ns.host_pid(roles["waiter"]);
+    let opts = pidone_proc::ReadOptions {
+        children: true,
+        ..Default::default()
+    };
+    let p = pidone_proc::Process::read(waiter, &opts).unwrap();
+    assert_eq!(p.children, Some(vec![ns.host_pid(roles["catcher"])]));
+}

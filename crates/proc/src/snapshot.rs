@@ -45,6 +45,9 @@ pub struct ReadOptions {
     pub pid_ns: bool,
     /// Every thread's `status` (+ `stat`/`syscall`/`wchan` as chosen above).
     pub threads: bool,
+    /// The kernel's child list (`task/*/children`, CONFIG_PROC_CHILDREN). Without it,
+    /// [`Snapshot::children`] still finds children by their PPID.
+    pub children: bool,
     /// Open fds.
     pub fds: FdScope,
     /// Only these host pids (None: every pid in /proc).
@@ -61,6 +64,7 @@ impl ReadOptions {
             wchan: true,
             pid_ns: true,
             threads: true,
+            children: true,
             fds: FdScope::All,
             pids: None,
         }
@@ -170,6 +174,8 @@ pub struct Process {
     pub threads: Vec<Thread>,
     /// Open fds, if read.
     pub fds: Option<Vec<Fd>>,
+    /// Child pids from every thread's `children` file, if read.
+    pub children: Option<Vec<i32>>,
     /// Files that could not be read (denied, missing in this kernel), in words.
     pub notes: Vec<String>,
 }
@@ -338,6 +344,23 @@ fn read_task(dir: &ProcDir, opts: &ReadOptions, notes: &mut Vec<String>) -> Resu
     Ok(t)
 }
 
+/// The children of every thread of a process (`task/TID/children`), ascending.
+pub fn read_children(dir: &ProcDir) -> Result<Vec<i32>, ReadError> {
+    let mut out = Vec::new();
+    for tid in dir.list("task")? {
+        match dir.read_string(&format!("task/{tid}/children"), false) {
+            Ok(t) => out.extend(crate::parse_children(&t)),
+            Err(e) if e.is_gone() => return Err(e),
+            // That thread exited meanwhile (its directory is gone): it has no children now.
+            Err(ReadError::Unsupported { .. }) if dir.task(tid).is_err() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 /// Read the open fds of a process (`fd/*` links, plus `fdinfo` for pipes, sockets, pidfds).
 pub fn read_fds(dir: &ProcDir) -> Result<Vec<Fd>, ReadError> {
     let mut nums = dir.list("fd")?;
@@ -392,6 +415,7 @@ impl Process {
             pid_ns: None,
             threads: Vec::new(),
             fds: None,
+            children: None,
             notes: Vec::new(),
         };
         if opts.stat {
@@ -429,6 +453,12 @@ impl Process {
                         }
                     }
                 }
+                Err(e) => note(&mut notes, e)?,
+            }
+        }
+        if opts.children {
+            match read_children(dir) {
+                Ok(c) => p.children = Some(c),
                 Err(e) => note(&mut notes, e)?,
             }
         }

@@ -100,6 +100,35 @@ fn command(r: &Row) -> String {
 
 /// Run `pidone ps`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match list(args) {
+        // `pidone ps | head`: the reader went away; that is not a failure.
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        r => r,
+    }
+}
+
+/// Whether `e` is EPIPE on stdout (Rust ignores SIGPIPE, so writes fail instead).
+pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Write `text` to stdout; a closed pipe (`| head`) is success, not an error.
+pub(crate) fn emit(text: &str) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
+    }
+}
+
+fn list(args: Args) -> anyhow::Result<ExitCode> {
     let mut opts = ReadOptions {
         cmdline: true,
         syscall: true,

@@ -3,6 +3,7 @@
 use pidone_proc::snapshot::ReadOptions;
 use pidone_proc::{Process, SigSet};
 use serde::Serialize;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -83,19 +84,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         command: p.command(),
         threads,
     };
+    let mut text = String::new();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(ExitCode::SUCCESS);
+        writeln!(text, "{}", serde_json::to_string_pretty(&out)?)?;
+        return super::ps::emit(&text);
     }
     let ns = |v: &[i32]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
-    println!("pid {} (NSpid {}): {}", out.pid, ns(&out.nspid), out.command);
+    writeln!(
+        text,
+        "pid {} (NSpid {}): {}",
+        out.pid,
+        ns(&out.nspid),
+        out.command
+    )?;
     for t in &out.threads {
-        println!("thread {} (NSpid {}) {} {}", t.tid, ns(&t.nspid), t.name, t.state);
-        println!("  caught   (SigCgt): {}", t.caught);
-        println!("  ignored  (SigIgn): {}", t.ignored);
-        println!("  blocked  (SigBlk): {}", t.blocked);
-        println!("  pending  (SigPnd, this thread): {}", t.pending_thread);
-        println!("  pending  (ShdPnd, process):     {}", t.pending_process);
+        writeln!(
+            text,
+            "thread {} (NSpid {}) {} {}",
+            t.tid,
+            ns(&t.nspid),
+            t.name,
+            t.state
+        )?;
+        writeln!(text, "  caught   (SigCgt): {}", t.caught)?;
+        writeln!(text, "  ignored  (SigIgn): {}", t.ignored)?;
+        writeln!(text, "  blocked  (SigBlk): {}", t.blocked)?;
+        writeln!(text, "  pending  (SigPnd, this thread): {}", t.pending_thread)?;
+        writeln!(text, "  pending  (ShdPnd, process):     {}", t.pending_process)?;
     }
-    Ok(ExitCode::SUCCESS)
+    super::ps::emit(&text)
 }

@@ -4,6 +4,7 @@
 use pidone_proc::snapshot::ReadOptions;
 use pidone_proc::Snapshot;
 use pidone_sys::Signal;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -40,12 +41,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("pidone: why: no such process: {}", args.pid);
         return Ok(ExitCode::from(1));
     };
+    let mut text = String::new();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
+        writeln!(text, "{}", serde_json::to_string_pretty(&e)?)?;
     } else {
         for l in pidone_diag::render::lines(&e) {
-            println!("{l}");
+            writeln!(text, "{l}")?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    super::ps::emit(&text)
 }
