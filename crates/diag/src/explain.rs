@@ -198,6 +198,18 @@ pub fn waiting(snap: &Snapshot, p: &Process) -> Waiting {
     }
 }
 
+/// One (pid, fd) per process, the lowest fd, ascending by pid: a process holding a pipe
+/// twice is one edge.
+fn first_fd_per_pid(mut v: Vec<(i32, i32)>) -> Vec<(i32, i32)> {
+    v.sort_unstable();
+    v.dedup_by_key(|(pid, _)| *pid);
+    v
+}
+
+fn pids(v: &[(i32, i32)]) -> Vec<i32> {
+    v.iter().map(|(p, _)| *p).collect()
+}
+
 fn list(pids: &[i32], snap: &Snapshot) -> String {
     let label = |pid: i32| match snap.get(pid) {
         Some(p) if p.ns_level() > 0 => format!("pid {pid} (ns pid {}, {})", p.ns_pid(), p.comm()),
@@ -272,18 +284,13 @@ pub fn explain(snap: &Snapshot, pid: i32, sig: Signal) -> Option<Explanation> {
                 writers,
                 self_writer,
             } => {
-                let ws: Vec<i32> = writers
-                    .iter()
-                    .map(|w| w.0)
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                let mut s = if ws.is_empty() {
+                let writers = first_fd_per_pid(writers);
+                let mut s = if writers.is_empty() {
                     format!("{who} waits in {call}; no other process holds the write end")
                 } else {
                     format!(
                         "{who} waits in {call}, whose write end is held by {}",
-                        list(&ws, snap)
+                        list(&pids(&writers), snap)
                     )
                 };
                 if self_writer {
@@ -302,22 +309,15 @@ pub fn explain(snap: &Snapshot, pid: i32, sig: Signal) -> Option<Explanation> {
                 }
             }
             Waiting::Socket { call, inode, holders } => {
-                let hs: Vec<i32> = holders
-                    .iter()
-                    .map(|w| w.0)
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                if hs.is_empty() {
-                    chain.push(format!(
-                        "{who} waits in {call} (the peer is not a process sharing this socket)"
-                    ));
+                let holders = first_fd_per_pid(holders);
+                chain.push(if holders.is_empty() {
+                    format!("{who} waits in {call} (the peer is not a process sharing this socket)")
                 } else {
-                    chain.push(format!(
+                    format!(
                         "{who} waits in {call}, a socket also held by {}",
-                        list(&hs, snap)
-                    ));
-                }
+                        list(&pids(&holders), snap)
+                    )
+                });
                 for (h, fd) in holders {
                     edges.push(Edge {
                         from: cur,
