@@ -425,7 +425,9 @@ impl Process {
             }
         }
         if opts.cmdline {
-            match dir.read("cmdline", false) {
+            // One-shot: the kernel copies the whole argument area up to the buffer size, so a
+            // short read is the end (get_mm_cmdline loops until count or arg_end).
+            match dir.read("cmdline", true) {
                 Ok(b) => p.cmdline = parse_cmdline(&b),
                 Err(e) => note(&mut notes, e)?,
             }
