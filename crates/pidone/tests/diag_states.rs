@@ -263,3 +263,28 @@ fn the_kernel_child_list_matches_the_fixture() {
     let p = pidone_proc::Process::read(waiter, &opts).unwrap();
     assert_eq!(p.children, Some(vec![ns.host_pid(roles["catcher"])]));
 }
+
+#[test]
+fn why_on_a_thread_id_explains_its_process() {
+    // A Python process with a second thread blocked on a lock; `why <tid>` explains the process.
+    let code = "import threading\nl = threading.Lock(); l.acquire()\nt = threading.Thread(target=l.acquire)\nt.start()\nprint('ready', t.native_id, flush=True)\nthreading.Event().wait()";
+    let ns = Ns::start_cmd(&["python3", "-u", "-c", code]);
+    let line = ns.wait_line("ready");
+    let tid_ns: i32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let v = why(ns.init);
+    let threads = v["processes"][0]["threads"].as_array().unwrap().clone();
+    assert_eq!(threads.len(), 2, "{v:#}");
+    assert_eq!(threads[1]["ns_tid"], tid_ns, "{v:#}");
+    let tid = threads[1]["tid"].as_i64().unwrap();
+    let t = eventually("the thread to block in futex", || {
+        let v = why(ns.init);
+        let s = v["processes"][0]["threads"][1]["syscall"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        s.starts_with("futex(").then_some(s)
+    });
+    assert!(t.contains("FUTEX_WAIT"), "{t}");
+    let by_tid = why(tid as i32);
+    assert_eq!(by_tid["target"], ns.init, "{by_tid:#}");
+}

@@ -2,7 +2,7 @@
 //! with the stop signal, and the well-known cause when one matches.
 
 use pidone_proc::snapshot::ReadOptions;
-use pidone_proc::Snapshot;
+use pidone_proc::{Process, Snapshot};
 use pidone_sys::Signal;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -37,7 +37,15 @@ pub struct Args {
 /// Run `pidone why`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let snap = Snapshot::take(&ReadOptions::full())?;
-    let Some(e) = pidone_diag::explain(&snap, args.pid, args.signal) else {
+    // A thread id is not listed in /proc but can be opened: explain its process.
+    let pid = match snap.get(args.pid) {
+        Some(_) => args.pid,
+        None => Process::read(args.pid, &ReadOptions::default())
+            .ok()
+            .and_then(|t| t.status.tgid)
+            .unwrap_or(args.pid),
+    };
+    let Some(e) = pidone_diag::explain(&snap, pid, args.signal) else {
         eprintln!("pidone: why: no such process: {}", args.pid);
         return Ok(ExitCode::from(1));
     };
