@@ -129,6 +129,10 @@ def main():
         fmt = lambda xs: " ".join(f"{x * 1000:.0f}" for x in xs)
         print(f"procps ps -eo pid,ppid,stat,wchan,cmd: median {ps_med * 1000:.0f} ms  runs(ms) {fmt(ps_all)}  lines {ps_lines}")
         print(f"pidone ps:                             median {pd_med * 1000:.0f} ms  runs(ms) {fmt(pd_all)}  lines {pd_lines}")
+        # For reference: `pidone why` reads everything (threads, fds of every process) to find
+        # pipe writers; this is its cost on the same machine.
+        why_med, why_all, _ = timed([a.pidone, "why", str(init)], 3)
+        print(f"pidone why (full snapshot with fds):   median {why_med * 1000:.0f} ms  runs(ms) {fmt(why_all)}")
         print(f"ps_snapshot_ratio={pd_med / ps_med:.2f}")
     finally:
         # Kill the namespace: SIGKILL to ITS PID 1 (re-checked), never anything else.
