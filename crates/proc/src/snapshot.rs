@@ -297,6 +297,8 @@ pub struct Snapshot {
     pub uptime: Option<f64>,
     /// The syscall table `syscall` numbers refer to.
     pub arch: Arch,
+    /// Processes that could not be read at all (not gone: refused or failed), in words.
+    pub skipped: Vec<String>,
 }
 
 fn note(notes: &mut Vec<String>, e: ReadError) -> Result<(), ReadError> {
@@ -488,6 +490,7 @@ impl Snapshot {
             None => list_pids()?,
         };
         let mut processes = BTreeMap::new();
+        let mut skipped = Vec::new();
         for pid in pids {
             match Process::read(pid, opts) {
                 Ok(p) => {
@@ -495,7 +498,8 @@ impl Snapshot {
                 }
                 // Exited between the listing and the read: normal.
                 Err(ReadError::Gone { .. }) => {}
-                Err(e) => return Err(std::io::Error::other(e)),
+                // Unreadable (e.g. /proc mounted with hidepid): list the rest, say what was skipped.
+                Err(e) => skipped.push(e.to_string()),
             }
         }
         let uptime = std::fs::read_to_string("/proc/uptime")
@@ -505,6 +509,7 @@ impl Snapshot {
             processes,
             uptime,
             arch: Arch::host(),
+            skipped,
         })
     }
 
@@ -514,6 +519,7 @@ impl Snapshot {
             processes: list.into_iter().map(|p| (p.pid, p)).collect(),
             uptime,
             arch,
+            skipped: Vec::new(),
         }
     }
 

@@ -160,6 +160,9 @@ fn list(args: Args) -> anyhow::Result<ExitCode> {
         opts.pid_ns = true;
     }
     let snap = Snapshot::take(&opts)?;
+    for s in &snap.skipped {
+        eprintln!("pidone: ps: skipped: {s}");
+    }
     let procs: Vec<&Process> = match ns {
         Some((inode, _)) => snap.in_namespace(inode),
         None => snap.processes.values().collect(),
