@@ -1,0 +1,769 @@
+#!/usr/bin/env python3
+"""pidone benchmarks against tini, dumb-init and catatonit, side by side in one run.
+
+    python3 bench/run.py            # full run (a few minutes) -> docs/BENCHMARKS.md + docs/benchmarks.svg
+    python3 bench/run.py --quick    # fewer iterations -> bench/results/BENCHMARKS-quick.md
+    python3 bench/run.py --smoke    # seconds; checks the harness works (bench/smoke.sh)
+
+Every init runs as PID 1 of a fresh PID namespace (with its own /proc), cloned by the C driver
+bench/src/nsbench.c, which measures it from outside by its host pid. Must run as root. Only the
+standard library is used; the chart is an SVG written by this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import xml.sax.saxutils as sx
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PEERS = ["tini", "dumb-init", "catatonit"]
+DEFAULT_PIDONE = ROOT / "target/x86_64-unknown-linux-gnu/release/pidone"
+
+
+@dataclass
+class Init:
+    name: str
+    path: str
+    args: list[str]  # between the binary and the command
+    package: str = ""  # Debian package, for versions and error messages
+    error: str = ""  # set when the init cannot run the benchmarks
+
+    def argv(self, cmd: list[str]) -> list[str]:
+        return [self.path, *self.args, *cmd]
+
+
+def known_inits(pidone: Path) -> dict[str, Init]:
+    return {
+        # tini is PID 1 of the namespace, so no -s; the static build, as the brief asks for sizes
+        "tini": Init("tini", "/usr/bin/tini-static", ["--"], "tini"),
+        # dumb-init's default: setsid, signals go to the child's process group
+        "dumb-init": Init("dumb-init", "/usr/bin/dumb-init", [], "dumb-init"),
+        "catatonit": Init("catatonit", "/usr/bin/catatonit", ["--"], "catatonit"),
+        "pidone": Init("pidone", str(pidone), ["--"]),
+    }
+
+
+@dataclass
+class Plan:
+    startup_runs: int
+    startup_batch: int
+    signal_n: int
+    signal_gap_us: int
+    stop_runs: int
+    stop_batch: int
+    reap_orphans: int
+    reap_repeats: int
+    reap_cap: int
+    idle_secs: float
+    idle_instances: int
+
+
+PLANS = {
+    "full": Plan(400, 40, 1000, 500, 100, 20, 20000, 5, 5000, 10.0, 3),
+    "quick": Plan(100, 25, 300, 500, 30, 10, 5000, 2, 5000, 3.0, 1),
+    "smoke": Plan(6, 3, 30, 200, 2, 2, 300, 1, 2000, 0.5, 1),
+}
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def pct(xs: list[float], p: float) -> float:
+    """Percentile with linear interpolation (p in 0..100)."""
+    s = sorted(xs)
+    if not s:
+        return math.nan
+    k = (len(s) - 1) * p / 100.0
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+@dataclass
+class Stat:
+    median: float
+    p10: float
+    p90: float
+    n: int
+    p99: float = math.nan
+
+    @staticmethod
+    def of(xs: list[float]) -> "Stat":
+        return Stat(pct(xs, 50), pct(xs, 10), pct(xs, 90), len(xs), pct(xs, 99))
+
+
+# ---------------------------------------------------------------- running
+
+
+class Runner:
+    def __init__(self, build: Path, log: Path, verbose: bool):
+        self.nsbench = str(build / "nsbench")
+        self.child = str(build / "bench-child")
+        self.log = open(log, "w")
+        self.verbose = verbose
+
+    def ns(self, args: list[str], cmd: list[str], timeout: float) -> dict[str, list[str]]:
+        """Run nsbench, return its key=value lines as key -> [values]."""
+        full = [self.nsbench, *args, "--", *cmd]
+        self.log.write("$ " + " ".join(full) + "\n")
+        self.log.flush()
+        p = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+        self.log.write(p.stderr)
+        out: dict[str, list[str]] = {}
+        for line in p.stdout.splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                out.setdefault(k, []).append(v)
+        if p.returncode != 0:
+            raise RuntimeError(f"nsbench {args[0]} failed ({p.returncode}): {p.stderr.strip()[-400:]}")
+        return out
+
+
+def say(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def build_helpers(build: Path) -> None:
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        sys.exit("bench: gcc not found: apt-get install gcc libc6-dev (see .ci/apt/bench.txt)")
+    build.mkdir(parents=True, exist_ok=True)
+    for src, out in (("nsbench.c", "nsbench"), ("child.c", "bench-child")):
+        subprocess.run(
+            [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(build / out), str(BENCH / "src" / src)],
+            check=True,
+        )
+
+
+def build_pidone(path: Path) -> None:
+    if path.exists():
+        return
+    say(f"{path} missing: cargo build --release -j 1 -p pidone")
+    subprocess.run(["cargo", "build", "--release", "-j", "1", "-p", "pidone"], cwd=ROOT, check=True)
+
+
+def sanity(r: Runner, init: Init) -> None:
+    if not os.access(init.path, os.X_OK):
+        pkg = f" (apt-get install {init.package})" if init.package else ""
+        init.error = f"{init.path} not found{pkg}"
+        return
+    try:
+        r.ns(["startup", "1"], init.argv(["/bin/true"]), 30)
+        r.ns(["stop", "1"], init.argv([r.child, "stop"]), 60)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        init.error = str(e)
+
+
+@dataclass
+class Results:
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # metric -> init -> xs
+    values: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> init -> value
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)  # metric -> init -> note
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def add(self, metric: str, init: str, xs: list[float]) -> None:
+        self.samples.setdefault(metric, {}).setdefault(init, []).extend(xs)
+
+    def set(self, metric: str, init: str, v: float) -> None:
+        self.values.setdefault(metric, {})[init] = v
+
+    def fail(self, metric: str, init: str, e: Exception) -> None:
+        say(f"{metric} {init}: {e}")
+        self.errors.setdefault(metric, {})[init] = str(e)[-300:]
+
+
+def run_all(r: Runner, inits: list[Init], plan: Plan, res: Results) -> None:
+    def cmd_for(init: Init | None, cmd: list[str]) -> list[str]:
+        return cmd if init is None else init.argv(cmd)
+
+    # "bare": the command itself is PID 1 of the namespace, no init
+    everyone: list[tuple[str, Init | None]] = [("bare", None)] + [(i.name, i) for i in inits]
+
+    # startup: INIT -- /bin/true vs /bin/true alone, interleaved in batches
+    say(f"startup: {plan.startup_runs} runs each of {', '.join(n for n, _ in everyone)}")
+    for _ in range(max(1, plan.startup_runs // plan.startup_batch)):
+        order = everyone[:]
+        random.shuffle(order)
+        for name, init in order:
+            try:
+                out = r.ns(["startup", str(plan.startup_batch)], cmd_for(init, ["/bin/true"]), 120)
+                res.add("startup", name, [int(x) / 1e6 for x in out["sample"]])
+            except (RuntimeError, subprocess.TimeoutExpired, KeyError) as e:
+                res.fail("startup", name, e)
+
+    # signal forwarding: kill(init, SIGUSR1) -> child's handler; bare = kill(child) directly
+    say(f"signal forwarding: {plan.signal_n} signals each")
+    order = everyone[:]
+    random.shuffle(order)
+    for name, init in order:
+        try:
+            out = r.ns(
+                ["signal", str(plan.signal_n), str(plan.signal_gap_us)],
+                cmd_for(init, [r.child, "sigrecv"]),
+                120,
+            )
+            res.add("signal", name, [int(x) / 1e3 for x in out["sample"]])
+            if int(out["lost"][0]):
+                res.notes.setdefault("signal", {})[name] = f"{out['lost'][0]} lost"
+        except (RuntimeError, subprocess.TimeoutExpired, KeyError) as e:
+            res.fail("signal", name, e)
+
+    # stop: kill(init, SIGTERM) -> init reaped; the child exits at once
+    say(f"stop: {plan.stop_runs} stops each")
+    for _ in range(max(1, plan.stop_runs // plan.stop_batch)):
+        order = everyone[:]
+        random.shuffle(order)
+        for name, init in order:
+            try:
+                out = r.ns(["stop", str(plan.stop_batch)], cmd_for(init, [r.child, "stop"]), 300)
+                res.add("stop", name, [int(x) / 1e6 for x in out["sample"]])
+            except (RuntimeError, subprocess.TimeoutExpired, KeyError) as e:
+                res.fail("stop", name, e)
+
+    # zombie reaping: N double-forked orphans, one run at a time (it is the heavy step)
+    n, cap = plan.reap_orphans, plan.reap_cap
+    say(f"reaping: {n} orphans x {plan.reap_repeats} runs each")
+    for _ in range(plan.reap_repeats):
+        order = inits[:]
+        random.shuffle(order)
+        for init in order:
+            try:
+                out = r.ns(
+                    ["reap", str(n), str(cap)], init.argv([r.child, "orphans", str(n), str(cap)]), 400
+                )
+                res.add("reap_wall", init.name, [int(out["wall_ns"][0]) / 1e6])
+                res.add("reap_peak", init.name, [int(out["peak"][0])])
+                res.add("reap_cpu", init.name, [int(out["cpu_ns"][0]) / 1e6])
+                res.add("reap_ticks", init.name, [int(out["cpu_ticks"][0]) * 10.0])
+                res.add("reap_throttle", init.name, [int(out["throttle_waits"][0]) + int(out["eagain"][0])])
+                res.notes.setdefault("reap_peak", {})["source"] = out["peak_source"][0]
+            except (RuntimeError, subprocess.TimeoutExpired, KeyError) as e:
+                res.fail("reap", init.name, e)
+
+    # footprint and idle: all inits idle at once (they do not compete: they should sleep)
+    say(f"idle: {plan.idle_instances} instance(s) of each for {plan.idle_secs} s, concurrently")
+    jobs = [(i, k) for i in inits for k in range(plan.idle_instances)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as ex:
+        futs = {
+            ex.submit(r.ns, ["idle", str(plan.idle_secs)], i.argv([r.child, "idle"]), plan.idle_secs + 60): i
+            for i, _ in jobs
+        }
+        for f in concurrent.futures.as_completed(futs):
+            init = futs[f]
+            try:
+                out = f.result()
+                scale = 10.0 / plan.idle_secs
+                res.add("rss", init.name, [int(out["rss_kb"][0])])
+                res.add("rss_anon", init.name, [int(out["rss_anon_kb"][0])])
+                res.add("threads", init.name, [int(out["threads"][0])])
+                res.add("fds", init.name, [int(out["fds"][0])])
+                res.add("wakeups", init.name, [int(out["wakeups"][0]) * scale])
+                res.add("idle_cpu", init.name, [int(out["cpu_ns"][0]) / 1e3 * scale])
+                res.notes.setdefault("wchan", {})[init.name] = out["wchan"][0]
+            except (RuntimeError, subprocess.TimeoutExpired, KeyError) as e:
+                res.fail("idle", init.name, e)
+
+    for i in inits:
+        size, note = disk_size(i.path)
+        res.set("size", i.name, size / 1024)
+        res.notes.setdefault("size", {})[i.name] = note
+
+
+def disk_size(path: str) -> tuple[int, str]:
+    """Bytes the init needs on disk: the file, plus the shared libraries it loads (what a
+    `FROM scratch` image would have to ship). Returns (bytes, note)."""
+    own = os.stat(path).st_size
+    p = subprocess.run(["ldd", path], capture_output=True, text=True)
+    libs = set()
+    for line in p.stdout.splitlines():
+        for tok in line.split():
+            if tok.startswith("/"):
+                libs.add(os.path.realpath(tok))
+    if not libs:
+        return own, "static"
+    extra = sum(os.stat(lib).st_size for lib in libs)
+    names = ", ".join(sorted(os.path.basename(x) for x in libs))
+    return own + extra, f"dynamic: {own / 1024:.1f} KiB + {names}"
+
+
+def run_extras(plan_name: str, pidone: Path, log) -> list[tuple[str, str, str]]:
+    """bench/ps_* and bench/trace_* (written by other helpers): key=value lines from each."""
+    rows: list[tuple[str, str, str]] = []
+    for p in sorted(list(BENCH.glob("ps_*")) + list(BENCH.glob("trace_*"))):
+        if p.is_dir():
+            continue
+        if p.suffix == ".py":
+            cmd = [sys.executable, str(p)]
+        elif p.suffix == ".sh":
+            cmd = ["bash", str(p)]
+        elif os.access(p, os.X_OK):
+            cmd = [str(p)]
+        else:
+            continue
+        if plan_name != "full":
+            cmd.append("--quick")
+        say(f"extra: {' '.join(cmd)}")
+        env = dict(os.environ, PIDONE=str(pidone), PIDONE_BIN=str(pidone))
+        try:
+            out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            log.write(f"$ {' '.join(cmd)}\n{out.stderr}")
+            kv = [ln.split("=", 1) for ln in out.stdout.splitlines() if "=" in ln and " " not in ln.split("=")[0]]
+            rows += [(p.name, k, v) for k, v in kv]
+            if out.returncode != 0:
+                rows.append((p.name, "exit_status", f"{out.returncode} (failed; see the log)"))
+        except subprocess.TimeoutExpired:
+            rows.append((p.name, "error", "timed out after 300 s"))
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+# id, title, unit, source, how the value of one init is summarised
+ROWS = [
+    ("startup", "Startup: `INIT -- /bin/true`, clone → reaped", "ms", "samples"),
+    ("startup_overhead", "Startup overhead over bare `/bin/true`", "ms", "derived"),
+    ("size", "Size on disk (static binary, or binary + its shared libraries)", "KiB", "value"),
+    ("rss", "Idle RSS (VmRSS)", "kB", "samples"),
+    ("rss_anon", "Idle anonymous RSS (RssAnon)", "kB", "samples"),
+    ("threads", "Threads", "", "samples"),
+    ("fds", "Open fds (incl. stdin/stdout/stderr)", "", "samples"),
+    ("wakeups", "Idle wake-ups per 10 s (voluntary ctx switches)", "", "samples"),
+    ("idle_cpu", "Idle CPU per 10 s", "µs", "samples"),
+    ("reap_wall", "Reaping {orphans} orphans: wall time", "ms", "samples"),
+    ("reap_peak", "Reaping {orphans} orphans: peak pending", "", "samples"),
+    ("reap_cpu", "Reaping {orphans} orphans: init's CPU time", "ms", "samples"),
+    ("signal", "Signal forwarding: kill → child's handler, median", "µs", "samples"),
+    ("signal_p99", "Signal forwarding, p99", "µs", "p99"),
+    ("stop", "Stop: SIGTERM → init reaped", "ms", "samples"),
+]
+
+
+def summarise(res: Results, names: list[str]) -> dict[str, dict[str, Stat]]:
+    table: dict[str, dict[str, Stat]] = {}
+    for rid, _, _, kind in ROWS:
+        row: dict[str, Stat] = {}
+        for n in ["bare", *names]:
+            if kind == "samples" and n in res.samples.get(rid, {}):
+                row[n] = Stat.of(res.samples[rid][n])
+            elif kind == "value" and n in res.values.get(rid, {}):
+                v = res.values[rid][n]
+                row[n] = Stat(v, v, v, 1)
+            elif kind == "p99" and n in res.samples.get("signal", {}):
+                s = Stat.of(res.samples["signal"][n])
+                row[n] = Stat(s.p99, s.p99, s.p99, s.n)
+            elif kind == "derived" and n != "bare" and n in res.samples.get("startup", {}):
+                if "bare" in res.samples["startup"]:
+                    b = Stat.of(res.samples["startup"]["bare"]).median
+                    xs = [x - b for x in res.samples["startup"][n]]
+                    row[n] = Stat.of(xs)
+        table[rid] = row
+    return table
+
+
+def ratio(v: float, best: float) -> float:
+    if best == 0:
+        return 1.0 if v == 0 else math.inf
+    return v / best
+
+
+def best_peer(row: dict[str, Stat]) -> tuple[str, float] | None:
+    peers = [(n, row[n].median) for n in PEERS if n in row]
+    return min(peers, key=lambda t: t[1]) if peers else None
+
+
+def fmt(v: float) -> str:
+    if math.isnan(v):
+        return "–"
+    if math.isinf(v):
+        return "∞"
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if v == int(v):
+        return f"{int(v):,}"
+    if a >= 100:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def fmt_ratio(r: float) -> str:
+    return "∞" if math.isinf(r) else f"{r:.2f}"
+
+
+COLORS = {"bare": "#9e9e9e", "tini": "#1f77b4", "dumb-init": "#ff7f0e", "catatonit": "#2ca02c", "pidone": "#d62728"}
+
+
+def svg_chart(table: dict[str, dict[str, Stat]], names: list[str], title: str) -> str:
+    """Horizontal bars: each init's median as a ratio to the best peer (1.0 = best peer), with
+    p10–p90 whiskers. Bars are clipped at 3×."""
+    clip = 3.0
+    left, width, bar, gap = 330, 520, 11, 14
+    rows = [(rid, t, u) for rid, t, u, _ in ROWS if best_peer(table.get(rid, {}))]
+    h = 60 + sum(len([n for n in names if n in table[rid]]) * bar + gap for rid, _, _ in rows) + 40
+    x = lambda r: left + width * min(r, clip) / clip  # noqa: E731
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 130}" height="{h}" '
+        'font-family="sans-serif" font-size="11">',
+        '<rect width="100%" height="100%" fill="white"/>',
+        f'<text x="10" y="20" font-size="14" font-weight="bold">{sx.escape(title)}</text>',
+        '<text x="10" y="38" fill="#555">median as a ratio to the best of tini, dumb-init, catatonit '
+        "(lower is better; whiskers p10–p90; clipped at 3×)</text>",
+    ]
+    y = 55
+    for k, n in enumerate(names):
+        out.append(f'<rect x="{left + k * 110}" y="{y - 10}" width="10" height="10" fill="{COLORS.get(n, "#555")}"/>')
+        out.append(f'<text x="{left + 14 + k * 110}" y="{y - 1}">{sx.escape(n)}</text>')
+    y += 12
+    top = y
+    for rid, t, u in rows:
+        row = table[rid]
+        best = best_peer(row)[1]  # type: ignore[index]
+        present = [n for n in names if n in row]
+        label = t.replace("`", "") + (f" [{u}]" if u else "")
+        out.append(f'<text x="{left - 6}" y="{y + len(present) * bar / 2 + 4}" text-anchor="end">{sx.escape(label)}</text>')
+        for n in present:
+            s = row[n]
+            r = ratio(s.median, best)
+            out.append(
+                f'<rect x="{left}" y="{y + 1}" width="{max(x(r) - left, 1):.1f}" height="{bar - 2}" '
+                f'fill="{COLORS.get(n, "#555")}"><title>{n}: {fmt(s.median)} {u}</title></rect>'
+            )
+            if s.n > 1 and best > 0 and not (s.p10 == s.p90):
+                lo, hi = x(ratio(s.p10, best)), x(ratio(s.p90, best))
+                out.append(f'<line x1="{lo:.1f}" x2="{hi:.1f}" y1="{y + bar / 2}" y2="{y + bar / 2}" stroke="black"/>')
+            txt = f"{fmt_ratio(r)}× ({fmt(s.median)})"
+            tx = x(r) if s.n <= 1 or best <= 0 else max(x(r), x(ratio(s.p90, best)))
+            out.append(f'<text x="{tx + 4:.1f}" y="{y + bar - 2}" font-size="9">{sx.escape(txt)}</text>')
+            y += bar
+        y += gap
+    for r in (0.5, 1.0, 1.5, 2.0, 2.5, 3.0):
+        dash = "" if r == 1.0 else ' stroke-dasharray="2,3"'
+        color = "black" if r == 1.0 else "#bbb"
+        out.append(f'<line x1="{x(r):.1f}" x2="{x(r):.1f}" y1="{top}" y2="{y}" stroke="{color}"{dash}/>')
+        out.append(f'<text x="{x(r):.1f}" y="{y + 12}" text-anchor="middle">{r}×</text>')
+    out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{y}" stroke="black"/>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def sh(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine() -> list[tuple[str, str]]:
+    model = "?"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem = next((ln.split()[1] for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), "0")
+    osr = next((ln.split("=", 1)[1].strip().strip('"') for ln in open("/etc/os-release") if ln.startswith("PRETTY_NAME")), "?")
+    return [
+        ("CPU", f"{model}, {os.cpu_count()} CPUs"),
+        ("Memory", f"{int(mem) / 1024 / 1024:.0f} GiB"),
+        ("Kernel", platform.release()),
+        ("OS", osr),
+        ("Load average at start", " ".join(f"{x:.2f}" for x in os.getloadavg())),
+    ]
+
+
+def versions(inits: list[Init]) -> list[tuple[str, str]]:
+    out = []
+    for i in inits:
+        if i.package:
+            v = sh(["dpkg-query", "-W", "-f=${Version}", i.package]) or "?"
+            out.append((i.name, f"{i.path} (Debian {i.package} {v})"))
+        else:
+            ver = sh([i.path, "--version"]).splitlines()
+            commit = sh(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
+            out.append((i.name, f"{i.path} ({ver[0] if ver else '?'}, git {commit})"))
+    return out
+
+
+def load_explanations() -> dict[str, str]:
+    p = BENCH / "explanations.json"
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def markdown(
+    table: dict[str, dict[str, Stat]],
+    res: Results,
+    inits: list[Init],
+    plan_name: str,
+    plan: Plan,
+    svg_name: str,
+    extras: list[tuple[str, str, str]],
+    env: dict,
+) -> str:
+    names = [i.name for i in inits if not i.error]
+    cand = "pidone"
+    L: list[str] = []
+    w = L.append
+    w("# Benchmarks: pidone vs tini, dumb-init and catatonit\n")
+    w(
+        f"Generated by `python3 bench/run.py{'' if plan_name == 'full' else ' --' + plan_name}` on "
+        f"{env['date']} ({env['took']:.0f} s). Every number below comes from that one run: every init "
+        "ran side by side on the same machine, interleaved in batches in random order, as PID 1 of a "
+        "fresh PID namespace with its own /proc (as in a container). Ratios are to the **best of the "
+        "three peers** on that row (1.00 = as good as the best peer; lower is better everywhere).\n"
+    )
+    w("## Reproduce\n")
+    w("```sh\nsudo bash scripts/setup.sh                 # Debian packages of .ci/apt/*.txt (tini, dumb-init, catatonit, gcc)")
+    w("cargo build --release -j 1 -p pidone      # the harness builds it too when it is missing")
+    w("sudo python3 bench/run.py                  # full run, a few minutes; --quick for a short one\n```\n")
+    w(
+        "Options: `--inits tini,dumb-init,catatonit,pidone` (which inits), `--pidone PATH`, "
+        "`--init NAME=PATH[,ARG...]` (any other init, e.g. `--init tini-dyn=/usr/bin/tini,--`). "
+        "Raw samples of every run: `bench/results/*.json`, driver commands and stderr: `bench/results/*.log`.\n"
+    )
+    w("## Machine\n")
+    w("| | |\n|---|---|")
+    for k, v in env["machine"]:
+        w(f"| {k} | {v} |")
+    for k, v in env["versions"]:
+        w(f"| {k} | {v} |")
+    w(
+        f"| Iterations | startup {plan.startup_runs}, signals {plan.signal_n}, stops {plan.stop_runs}, "
+        f"reaping {plan.reap_repeats}×{plan.reap_orphans:,} orphans, idle {plan.idle_instances}×{plan.idle_secs:g} s |\n"
+    )
+    failed = [i for i in inits if i.error]
+    if failed:
+        w("**Inits that could not be measured:**\n")
+        for i in failed:
+            w(f"- {i.name}: `{i.error.strip()[:300]}`")
+        w("")
+    w("## Summary\n")
+    w(f"![ratio to the best peer per row]({svg_name})\n")
+    has_cand = cand in names
+    head = "| Row | best peer | " + (f"{cand} | ratio |" if has_cand else "") + " verdict |"
+    w(head)
+    w("|---|---|" + ("---|---|" if has_cand else "") + "---|")
+    lost: list[str] = []
+    for rid, title, unit, _ in ROWS:
+        row = table.get(rid, {})
+        bp = best_peer(row)
+        if not bp:
+            continue
+        u = f" {unit}" if unit else ""
+        cells = f"| {title} | {bp[0]} {fmt(bp[1])}{u} |"
+        if has_cand and cand in row:
+            r = ratio(row[cand].median, bp[1])
+            ok = r <= 1.0 + 1e-9
+            if not ok:
+                lost.append(rid)
+            cells += f" {fmt(row[cand].median)}{u} | {fmt_ratio(r)} | {'✅ as good or better' if ok else '❌ worse'} |"
+        elif has_cand:
+            cells += " – | – | not measured |"
+        else:
+            cells += " pidone not measured |"
+        w(cells)
+    w("")
+    if has_cand:
+        w("## Rows where pidone is not the best\n")
+        if not lost:
+            w("None: pidone is at least as good as the best peer on every row of this run.\n")
+        expl = load_explanations()
+        for rid in lost:
+            title = next(t for r, t, _, _ in ROWS if r == rid)
+            w(f"- **{title}**: {expl.get(rid, 'no explanation recorded yet (bench/explanations.json).')}")
+        w("")
+    w("## Detailed results\n")
+    w("Median, p10–p90 (the spread over all samples), n samples, and the ratio of the median to the best peer's.\n")
+    for rid, title, unit, kind in ROWS:
+        row = table.get(rid, {})
+        if not row:
+            continue
+        bp = best_peer(row)
+        u = f" [{unit}]" if unit else ""
+        w(f"### {title}{u}\n")
+        extra = " p99 |" if rid == "signal" else ""
+        w(f"| init | median | p10 – p90 |{extra} n | ratio to best peer |")
+        w("|---|---|---|" + ("---|" if extra else "") + "---|---|")
+        for n in ["bare", *names]:
+            if n not in row:
+                continue
+            s = row[n]
+            r = fmt_ratio(ratio(s.median, bp[1])) if bp and n != "bare" else "–"
+            spread = f"{fmt(s.p10)} – {fmt(s.p90)}" if s.n > 1 else "–"
+            note = res.notes.get(rid, {}).get(n, "")
+            p99 = f" {fmt(s.p99)} |" if extra else ""
+            w(f"| {n}{' (' + note + ')' if note else ''} | {fmt(s.median)} | {spread} |{p99} {s.n} | {r} |")
+        for n, e in res.errors.get(rid, {}).items():
+            w(f"| {n} | failed: `{e.strip()[:160]}` | | | |")
+        w("")
+    for m in ("reap", "idle"):
+        for n, e in res.errors.get(m, {}).items():
+            w(f"- {m} failed for {n}: `{e.strip()[:300]}`")
+    if "wchan" in res.notes:
+        w("Where each idle init sleeps (`/proc/PID/wchan`): " + ", ".join(f"{n}: `{v}`" for n, v in sorted(res.notes["wchan"].items())) + ".\n")
+    w("## What is measured, and how\n")
+    w(METHOD.format(plan=plan, peak_source=res.notes.get("reap_peak", {}).get("source", "?")))
+    w("## Reference numbers from the issue (medians, 2 vCPUs, another machine)\n")
+    w(REFERENCE)
+    w("## Tool benchmarks (bench/ps_*, bench/trace_*)\n")
+    if extras:
+        w("| script | key | value |\n|---|---|---|")
+        for s, k, v in extras:
+            w(f"| {s} | {k} | {v} |")
+        w("")
+    else:
+        w("No bench/ps_* or bench/trace_* scripts were present in this run.\n")
+    return "\n".join(L) + "\n"
+
+
+METHOD = """\
+The driver `bench/src/nsbench.c` clones every init with `CLONE_NEWPID | CLONE_NEWNS` (the child
+makes its mounts private and mounts a fresh /proc, then execs the init), so the init is PID 1 of
+its own namespace, exactly as in a container; it reads the init's /proc entries by host pid from
+outside. The command each init runs is `bench/src/child.c` (`bench-child`), or `/bin/true`.
+Every time is CLOCK_MONOTONIC, which all namespaces share. "bare" is the command itself as PID 1.
+
+- **Startup**: wall time from `clone()` to `waitpid()` returning for `INIT -- /bin/true` (the
+  namespace teardown included), {plan.startup_runs} runs per init in batches of {plan.startup_batch},
+  interleaved in random order with the other inits. The overhead row subtracts bare's median.
+- **Footprint**: `st_size` of the binary (tini: the static `tini-static`; Debian's dumb-init is
+  dynamically linked against glibc, whose pages are not counted in its size but are in its RSS);
+  VmRSS, RssAnon, Threads from `/proc/PID/status` and the entries of `/proc/PID/fd`, read 0.5 s
+  after the child (`bench-child idle`) reported ready.
+- **Idle**: the increase of `voluntary_ctxt_switches` (every wake-up of a sleeping init is one)
+  and of the time on CPU (`/proc/PID/schedstat`, ns) over {plan.idle_secs:g} s, scaled to 10 s, with
+  {plan.idle_instances} instance(s) of every init idling at the same time.
+- **Reaping**: `bench-child orphans N` forks N times; each child forks a grandchild and exits at
+  once, the grandchild exits at once, so the init inherits N orphans (zombies, or about to be).
+  Wall time runs from the generator's first fork until the namespace holds nothing but the init
+  and the generator (every orphan reaped). Peak pending orphans: `{peak_source}` of a pids cgroup
+  around the namespace, minus the init and the generator (so it counts up to 2 in-flight
+  processes of the generator too). CPU: the init's own time on CPU (schedstat) between the
+  first fork and the last reap, read while the init is still alive (the generator waits on stdin
+  until the driver has read it). Bounded: never more than {plan.reap_cap} pending orphans (the
+  generator waits above that) and a pids cgroup of {plan.reap_cap} + 256.
+- **Signal forwarding**: `kill(init, SIGUSR1)` from the driver; the child's handler writes
+  CLOCK_MONOTONIC to a pipe; latency = receive − send; {plan.signal_n} signals, one at a time, with
+  {plan.signal_gap_us} µs between them; median and p99. Bare: the same signal sent to the child directly.
+- **Stop**: the child has a SIGTERM handler that `_exit(0)`s at once; `kill(init, SIGTERM)` →
+  `waitpid()` of the init returns (namespace torn down). A fresh namespace per stop, 20 ms after
+  the child reported ready.
+
+Noise: the machine is shared (see the load average); the interleaving spreads that noise over all
+inits alike, and p10–p90 shows how large it was.
+"""
+
+REFERENCE = """\
+| Row | reference | 
+|---|---|
+| Startup | tini 3.8 ms vs bare 2.5–2.9 ms |
+| Idle RSS | catatonit 700 kB, tini 1272 kB |
+| Idle wake-ups | tini 10 per 10 s (a 1 s poll), dumb-init and catatonit 0 |
+| Reaping 20,000 orphans, init CPU | dumb-init 261 ms, catatonit 348 ms, tini 540 ms |
+| Signal forwarding | ~26 µs vs 15.6 µs direct |
+| Stop | ~0.35 ms |
+"""
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="fewer iterations (about a minute)")
+    mode.add_argument("--smoke", action="store_true", help="a few iterations: does the harness work?")
+    ap.add_argument("--inits", default=",".join(PEERS + ["pidone"]), help="comma-separated inits to run")
+    ap.add_argument("--pidone", default=str(DEFAULT_PIDONE), help="the pidone binary")
+    ap.add_argument("--init", action="append", default=[], metavar="NAME=PATH[,ARG...]", help="add or override an init")
+    ap.add_argument("--no-build", action="store_true", help="do not build pidone when it is missing")
+    ap.add_argument("--out", help="markdown output (default: docs/BENCHMARKS.md for a full run)")
+    ap.add_argument("--results", default=str(BENCH / "results"), help="directory for raw JSON and logs")
+    ap.add_argument("--no-extras", action="store_true", help="skip bench/ps_* and bench/trace_*")
+    a = ap.parse_args()
+
+    if os.geteuid() != 0:
+        sys.exit("bench: must run as root (it creates PID and mount namespaces)")
+    plan_name = "smoke" if a.smoke else "quick" if a.quick else "full"
+    plan = PLANS[plan_name]
+    global ROWS
+    ROWS = [(rid, t.replace("{orphans}", f"{plan.reap_orphans:,}"), u, k) for rid, t, u, k in ROWS]
+    pidone = Path(a.pidone)
+    inits_all = known_inits(pidone)
+    for spec in a.init:
+        name, _, rest = spec.partition("=")
+        parts = rest.split(",")
+        inits_all[name] = Init(name, parts[0], parts[1:])
+    wanted = [n for n in a.inits.split(",") if n]
+    for n in wanted:
+        if n not in inits_all:
+            sys.exit(f"bench: unknown init {n!r} (known: {', '.join(inits_all)}; add one with --init)")
+    inits = [inits_all[n] for n in wanted]
+
+    results = Path(a.results)
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    build = ROOT / "target" / "bench"
+    build_helpers(build)
+    if "pidone" in wanted and not a.no_build and a.pidone == str(DEFAULT_PIDONE):
+        try:
+            build_pidone(pidone)
+        except (subprocess.CalledProcessError, OSError) as e:
+            say(f"could not build pidone: {e}")
+    r = Runner(build, results / f"{plan_name}-{stamp}.log", verbose=False)
+    t0 = dt.datetime.now(dt.timezone.utc)
+    for i in inits:
+        sanity(r, i)
+        if i.error:
+            say(f"{i.name} cannot be measured: {i.error}")
+    ok = [i for i in inits if not i.error]
+    if not ok:
+        sys.exit("bench: no init can be measured")
+    env = {"machine": machine(), "versions": versions(inits)}
+    res = Results()
+    run_all(r, ok, plan, res)
+    extras = [] if a.no_extras else run_extras(plan_name, pidone, r.log)
+    env["took"] = (dt.datetime.now(dt.timezone.utc) - t0).total_seconds()
+    env["date"] = t0.strftime("%Y-%m-%d %H:%M UTC")
+
+    names = [i.name for i in ok]
+    table = summarise(res, names)
+    raw = {
+        "plan": plan_name,
+        "env": env,
+        "inits": {i.name: {"path": i.path, "args": i.args, "error": i.error} for i in inits},
+        "samples": res.samples,
+        "values": res.values,
+        "notes": res.notes,
+        "errors": res.errors,
+        "extras": extras,
+        "summary": {rid: {n: vars(s) for n, s in row.items()} for rid, row in table.items()},
+    }
+    (results / f"{plan_name}-{stamp}.json").write_text(json.dumps(raw, indent=1, default=str))
+
+    out = Path(a.out) if a.out else (ROOT / "docs/BENCHMARKS.md" if plan_name == "full" else results / f"BENCHMARKS-{plan_name}.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    svg = out.with_name("benchmarks.svg" if out.name == "BENCHMARKS.md" else out.stem + ".svg")
+    svg.write_text(svg_chart(table, names, f"pidone benchmarks ({plan_name} run, {env['date']})"))
+    out.write_text(markdown(table, res, inits, plan_name, plan, svg.name, extras, env))
+    say(f"wrote {out} and {svg} ({env['took']:.0f} s)")
+    bad = sum(len(v) for v in res.errors.values())
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
