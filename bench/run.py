@@ -298,6 +298,18 @@ def disk_size(path: str) -> tuple[int, str]:
     return own + extra, f"dynamic: {own / 1024:.1f} KiB + {names}"
 
 
+def remove_stale_cgroups() -> None:
+    """nsbench removes its pids cgroup itself; this removes those of an nsbench that was killed."""
+    base = Path("/sys/fs/cgroup/pids")
+    for d in base.glob("pidone-bench.*"):
+        pid = d.name.rsplit(".", 1)[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
 def run_extras(plan_name: str, pidone: Path, log) -> list[tuple[str, str, str]]:
     """bench/ps_* and bench/trace_* (written by other helpers): key=value lines from each."""
     rows: list[tuple[str, str, str]] = []
@@ -350,6 +362,24 @@ ROWS = [
 ]
 
 
+CHART_LABEL = {
+    "startup": "Startup INIT -- /bin/true",
+    "startup_overhead": "Startup overhead over bare",
+    "size": "Size on disk (incl. shared libs)",
+    "rss": "Idle RSS",
+    "rss_anon": "Idle anonymous RSS",
+    "fds": "Open fds",
+    "wakeups": "Idle wake-ups per 10 s",
+    "idle_cpu": "Idle CPU per 10 s",
+    "reap_wall": "Reaping: wall time",
+    "reap_peak": "Reaping: peak pending orphans",
+    "reap_cpu": "Reaping: init's CPU time",
+    "signal": "Signal forwarding, median",
+    "signal_p99": "Signal forwarding, p99",
+    "stop": "Stop: SIGTERM → exited",
+}
+
+
 def summarise(res: Results, names: list[str]) -> dict[str, dict[str, Stat]]:
     table: dict[str, dict[str, Stat]] = {}
     for rid, _, _, kind in ROWS:
@@ -362,7 +392,7 @@ def summarise(res: Results, names: list[str]) -> dict[str, dict[str, Stat]]:
                 row[n] = Stat(v, v, v, 1)
             elif kind == "p99" and n in res.samples.get("signal", {}):
                 s = Stat.of(res.samples["signal"][n])
-                row[n] = Stat(s.p99, s.p99, s.p99, s.n)
+                row[n] = Stat(s.p99, math.nan, math.nan, s.n)
             elif kind == "derived" and n != "bare" and n in res.samples.get("startup", {}):
                 if "bare" in res.samples["startup"]:
                     b = Stat.of(res.samples["startup"]["bare"]).median
@@ -435,7 +465,7 @@ def svg_chart(table: dict[str, dict[str, Stat]], names: list[str], title: str) -
         row = table[rid]
         best = best_peer(row)[1]  # type: ignore[index]
         present = [n for n in names if n in row]
-        label = t.replace("`", "") + (f" [{u}]" if u else "")
+        label = CHART_LABEL.get(rid, t.replace("`", "")) + (f" [{u}]" if u else "")
         out.append(f'<text x="{left - 6}" y="{y + len(present) * bar / 2 + 4}" text-anchor="end">{sx.escape(label)}</text>')
         for n in present:
             s = row[n]
@@ -444,11 +474,11 @@ def svg_chart(table: dict[str, dict[str, Stat]], names: list[str], title: str) -
                 f'<rect x="{left}" y="{y + 1}" width="{max(x(r) - left, 1):.1f}" height="{bar - 2}" '
                 f'fill="{COLORS.get(n, "#555")}"><title>{n}: {fmt(s.median)} {u}</title></rect>'
             )
-            if s.n > 1 and best > 0 and not (s.p10 == s.p90):
+            if s.n > 1 and best > 0 and not math.isnan(s.p10) and s.p10 != s.p90:
                 lo, hi = x(ratio(s.p10, best)), x(ratio(s.p90, best))
                 out.append(f'<line x1="{lo:.1f}" x2="{hi:.1f}" y1="{y + bar / 2}" y2="{y + bar / 2}" stroke="black"/>')
             txt = f"{fmt_ratio(r)}× ({fmt(s.median)})"
-            tx = x(r) if s.n <= 1 or best <= 0 else max(x(r), x(ratio(s.p90, best)))
+            tx = x(r) if s.n <= 1 or best <= 0 or math.isnan(s.p90) else max(x(r), x(ratio(s.p90, best)))
             out.append(f'<text x="{tx + 4:.1f}" y="{y + bar - 2}" font-size="9">{sx.escape(txt)}</text>')
             y += bar
         y += gap
@@ -603,7 +633,7 @@ def markdown(
                 continue
             s = row[n]
             r = fmt_ratio(ratio(s.median, bp[1])) if bp and n != "bare" else "–"
-            spread = f"{fmt(s.p10)} – {fmt(s.p90)}" if s.n > 1 else "–"
+            spread = f"{fmt(s.p10)} – {fmt(s.p90)}" if s.n > 1 and not math.isnan(s.p10) else "–"
             note = res.notes.get(rid, {}).get(n, "")
             p99 = f" {fmt(s.p99)} |" if extra else ""
             w(f"| {n}{' (' + note + ')' if note else ''} | {fmt(s.median)} | {spread} |{p99} {s.n} | {r} |")
@@ -736,6 +766,7 @@ def main() -> int:
     env = {"machine": machine(), "versions": versions(inits)}
     res = Results()
     run_all(r, ok, plan, res)
+    remove_stale_cgroups()
     extras = [] if a.no_extras else run_extras(plan_name, pidone, r.log)
     env["took"] = (dt.datetime.now(dt.timezone.utc) - t0).total_seconds()
     env["date"] = t0.strftime("%Y-%m-%d %H:%M UTC")
