@@ -56,6 +56,13 @@ def known_inits(pidone: Path) -> dict[str, Init]:
     }
 
 
+def mini_inits(build: Path) -> dict[str, Init]:
+    """bench/src/miniinit.c in its three waiting styles: not peers, a yardstick for what the
+    waiting primitive alone costs (--with-mini)."""
+    m = str(build / "miniinit")
+    return {f"mini-{s}": Init(f"mini-{s}", m, [s, "--"]) for s in ("sigwait", "sfd", "sfdpoll")}
+
+
 @dataclass
 class Plan:
     startup_runs: int
@@ -115,12 +122,14 @@ class Runner:
         self.log = open(log, "w")
         self.verbose = verbose
 
-    def ns(self, args: list[str], cmd: list[str], timeout: float) -> dict[str, list[str]]:
-        """Run nsbench, return its key=value lines as key -> [values]."""
+    def ns(self, args: list[str], cmd: list[str], timeout: float, cpu: int | None = None) -> dict[str, list[str]]:
+        """Run nsbench (pinned with everything it starts to one CPU if cpu is given), return its
+        key=value lines as key -> [values]."""
         full = [self.nsbench, *args, "--", *cmd]
-        self.log.write("$ " + " ".join(full) + "\n")
+        self.log.write(("" if cpu is None else f"[cpu {cpu}] ") + "$ " + " ".join(full) + "\n")
         self.log.flush()
-        p = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+        pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
+        p = subprocess.run(full, capture_output=True, text=True, timeout=timeout, preexec_fn=pin)
         self.log.write(p.stderr)
         out: dict[str, list[str]] = {}
         for line in p.stdout.splitlines():
@@ -141,9 +150,9 @@ def build_helpers(build: Path) -> None:
     if not cc:
         sys.exit("bench: gcc not found: apt-get install gcc libc6-dev (see .ci/apt/bench.txt)")
     build.mkdir(parents=True, exist_ok=True)
-    for src, out in (("nsbench.c", "nsbench"), ("child.c", "bench-child")):
+    for src, out, extra in (("nsbench.c", "nsbench", []), ("child.c", "bench-child", []), ("miniinit.c", "miniinit", ["-static"])):
         subprocess.run(
-            [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(build / out), str(BENCH / "src" / src)],
+            [cc, "-O2", "-Wall", "-Wextra", "-Werror", *extra, "-o", str(build / out), str(BENCH / "src" / src)],
             check=True,
         )
 
@@ -208,24 +217,27 @@ def run_all(r: Runner, inits: list[Init], plan: Plan, res: Results) -> None:
     # Many short-lived instances, interleaved: where the scheduler puts one instance (same CPU
     # as the driver or not) moves its latency more than the init does.
     batch = min(plan.signal_batch, plan.signal_n)
-    say(f"signal forwarding: {plan.signal_n} signals each, {batch} per instance")
+    cpu = max(os.sched_getaffinity(0))
+    say(f"signal forwarding: {plan.signal_n} signals each, {batch} per instance, free and pinned to CPU {cpu}")
     for _ in range(max(1, plan.signal_n // batch)):
-        order = everyone[:]
-        random.shuffle(order)
-        for name, init in order:
-            try:
-                out = r.ns(
-                    ["signal", str(batch), str(plan.signal_gap_us)],
-                    cmd_for(init, [r.child, "sigrecv"]),
-                    120,
-                )
-                res.add("signal", name, [int(x) / 1e3 for x in out["sample"]])
-                lost = int(out["lost"][0])
-                if lost:
-                    notes = res.notes.setdefault("signal", {})
-                    notes[name] = f"{int(notes.get(name, '0 lost').split()[0]) + lost} lost"
-            except (RuntimeError, subprocess.TimeoutExpired, KeyError) as e:
-                res.fail("signal", name, e)
+        for metric, pin in (("signal", None), ("signal_pinned", cpu)):
+            order = everyone[:]
+            random.shuffle(order)
+            for name, init in order:
+                try:
+                    out = r.ns(
+                        ["signal", str(batch), str(plan.signal_gap_us)],
+                        cmd_for(init, [r.child, "sigrecv"]),
+                        120,
+                        cpu=pin,
+                    )
+                    res.add(metric, name, [int(x) / 1e3 for x in out["sample"]])
+                    lost = int(out["lost"][0])
+                    if lost:
+                        notes = res.notes.setdefault(metric, {})
+                        notes[name] = f"{int(notes.get(name, '0 lost').split()[0]) + lost} lost"
+                except (RuntimeError, subprocess.TimeoutExpired, KeyError) as e:
+                    res.fail(metric, name, e)
 
     # stop: kill(init, SIGTERM) -> init reaped; the child exits at once
     say(f"stop: {plan.stop_runs} stops each")
@@ -365,6 +377,7 @@ ROWS = [
     ("reap_cpu", "Reaping {orphans} orphans: init's CPU time", "ms", "samples"),
     ("signal", "Signal forwarding: kill → child's handler, median", "µs", "samples"),
     ("signal_p99", "Signal forwarding, p99", "µs", "p99"),
+    ("signal_pinned", "Signal forwarding, all on one CPU, median", "µs", "samples"),
     ("stop", "Stop: SIGTERM → init reaped", "ms", "samples"),
 ]
 
@@ -383,6 +396,7 @@ CHART_LABEL = {
     "reap_cpu": "Reaping: init's CPU time",
     "signal": "Signal forwarding, median",
     "signal_p99": "Signal forwarding, p99",
+    "signal_pinned": "Signal forwarding, one CPU",
     "stop": "Stop: SIGTERM → exited",
 }
 
@@ -397,7 +411,7 @@ def summarise(res: Results, names: list[str]) -> dict[str, dict[str, Stat]]:
             elif kind == "value" and n in res.values.get(rid, {}):
                 v = res.values[rid][n]
                 row[n] = Stat(v, v, v, 1)
-            elif kind == "p99" and n in res.samples.get("signal", {}):
+            elif kind == "p99" and n in res.samples.get("signal", {}):  # the p99 of the free-running row
                 s = Stat.of(res.samples["signal"][n])
                 row[n] = Stat(s.p99, math.nan, math.nan, s.n)
             elif kind == "derived" and n != "bare" and n in res.samples.get("startup", {}):
@@ -544,6 +558,8 @@ def versions(inits: list[Init]) -> list[tuple[str, str]]:
         if i.package:
             v = sh(["dpkg-query", "-W", "-f=${Version}", i.package]) or "?"
             out.append((i.name, f"{i.path} (Debian {i.package} {v})"))
+        elif i.name.startswith("mini-"):
+            out.append((i.name, f"bench/src/miniinit.c `{' '.join(i.args[:1])}` (yardstick, not a peer)"))
         else:
             ver = sh([i.path, "--version"]).splitlines()
             commit = sh(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
@@ -662,7 +678,7 @@ def markdown(
         bp = best_peer(row)
         u = f" [{unit}]" if unit else ""
         w(f"### {title}{u}\n")
-        extra = " p99 |" if rid == "signal" else ""
+        extra = " p99 |" if rid in ("signal", "signal_pinned") else ""
         w(f"| init | median | p10 – p90 |{extra} n | ratio to best peer |")
         w("|---|---|---|" + ("---|" if extra else "") + "---|---|")
         for n in ["bare", *names]:
@@ -728,6 +744,9 @@ Every time is CLOCK_MONOTONIC, which all namespaces share. "bare" is the command
   {plan.signal_gap_us} µs apart, in {plan.signal_n}/{plan.signal_batch} fresh namespaces interleaved
   with the other inits' (one instance's CPU placement moves its latency by more than the init
   does); median and p99. Bare: the same signal sent to the child directly.
+  The "one CPU" row pins the driver, the init and the child to one CPU (affinity inherited
+  through clone): no cross-CPU wake-up, so it shows the init's own path (its syscalls and
+  context switches) without the placement noise of the free-running row.
 - **Stop**: the child has a SIGTERM handler that `_exit(0)`s at once; `kill(init, SIGTERM)` →
   `waitpid()` of the init returns (namespace torn down). A fresh namespace per stop, 20 ms after
   the child reported ready.
@@ -760,6 +779,11 @@ def main() -> int:
     ap.add_argument("--pidone", default=str(DEFAULT_PIDONE), help="the pidone binary")
     ap.add_argument("--init", action="append", default=[], metavar="NAME=PATH[,ARG...]", help="add or override an init")
     ap.add_argument("--no-build", action="store_true", help="do not build pidone when it is missing")
+    ap.add_argument(
+        "--with-mini",
+        action="store_true",
+        help="also run bench/src/miniinit.c (sigwait, blocking signalfd, poll+signalfd): what the waiting style alone costs",
+    )
     ap.add_argument("--out", help="markdown output (default: docs/BENCHMARKS.md for a full run)")
     ap.add_argument("--results", default=str(BENCH / "results"), help="directory for raw JSON and logs")
     ap.add_argument("--no-extras", action="store_true", help="skip bench/ps_* and bench/trace_*")
@@ -773,11 +797,16 @@ def main() -> int:
     ROWS = [(rid, t.replace("{orphans}", f"{plan.reap_orphans:,}"), u, k) for rid, t, u, k in ROWS]
     pidone = Path(a.pidone)
     inits_all = known_inits(pidone)
+    build = ROOT / "target" / "bench"
+    if a.with_mini:
+        inits_all.update(mini_inits(build))
     for spec in a.init:
         name, _, rest = spec.partition("=")
         parts = rest.split(",")
         inits_all[name] = Init(name, parts[0], parts[1:])
     wanted = [n for n in a.inits.split(",") if n]
+    if a.with_mini:
+        wanted += [n for n in mini_inits(build) if n not in wanted]
     for n in wanted:
         if n not in inits_all:
             sys.exit(f"bench: unknown init {n!r} (known: {', '.join(inits_all)}; add one with --init)")
@@ -786,7 +815,6 @@ def main() -> int:
     results = Path(a.results)
     results.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    build = ROOT / "target" / "bench"
     build_helpers(build)
     if "pidone" in wanted and not a.no_build and a.pidone == str(DEFAULT_PIDONE):
         try:

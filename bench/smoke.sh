@@ -27,7 +27,7 @@ for name, i in raw["inits"].items():
 for metric, errs in raw["errors"].items():
     for name, e in errs.items():
         problems.append(f"{metric} failed for {name}: {e}")
-want = ["startup", "signal", "stop", "reap_wall", "reap_peak", "reap_cpu", "rss", "threads", "fds", "wakeups"]
+want = ["startup", "signal", "signal_pinned", "stop", "reap_wall", "reap_peak", "reap_cpu", "rss", "threads", "fds", "wakeups"]
 for m in want:
     for name in raw["inits"]:
         if not raw["samples"].get(m, {}).get(name):
