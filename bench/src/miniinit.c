@@ -5,6 +5,8 @@
  *   miniinit sfd      -- CMD...   block every signal, blocking read() of a signalfd (as catatonit)
  *   miniinit sfdpoll  -- CMD...   non-blocking signalfd, poll() then read() until EAGAIN (as pidone)
  *
+ * With MINIINIT_SETSID=1 in the environment the child calls setsid() first, as dumb-init's does.
+ *
  * Forwards every signal but SIGCHLD to the child; on SIGCHLD reaps everything; exits with the
  * child's status once the child is gone. Only for PID 1 of a namespace made by nsbench.
  */
@@ -13,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -30,6 +33,7 @@ int main(int argc, char **argv) {
     pid_t child = fork();
     if (child == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
+        if (getenv("MINIINIT_SETSID")) setsid(); /* as dumb-init does: a new session (and autogroup) */
         execv(argv[3], argv + 3);
         _exit(127);
     }

@@ -90,6 +90,9 @@ static void spawn_ns(char **argv, int pipe_in, int pipe_out, const char *cgroup_
             if (fd < 0 || write(fd, "0", 1) != 1) _exit(125);
             close(fd);
         }
+        /* a session of its own, as runc gives a container's process (with the kernel's
+         * sched autogroup, the session also decides which scheduling group it runs in) */
+        if (setsid() < 0) _exit(124);
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) _exit(124);
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) _exit(124);
         int devnull = open("/dev/null", O_RDWR);
