@@ -600,8 +600,12 @@ def markdown(
     w("sudo python3 bench/run.py                  # full run, a few minutes; --quick for a short one\n```\n")
     w(
         "Options: `--inits tini,dumb-init,catatonit,pidone` (which inits), `--pidone PATH`, "
-        "`--init NAME=PATH[,ARG...]` (any other init, e.g. `--init tini-dyn=/usr/bin/tini,--`). "
-        "Raw samples of every run: `bench/results/*.json`, driver commands and stderr: `bench/results/*.log`.\n"
+        "`--init NAME=PATH[,ARG...]` (any other init, e.g. `--init tini-dyn=/usr/bin/tini,--`), "
+        "`--with-mini` (adds bench/src/miniinit.c in three waiting styles as a yardstick), "
+        "`--render JSON` (rewrite this page from a run's raw results, e.g. after editing "
+        "bench/explanations.json). Raw samples of this run: [benchmarks.json](benchmarks.json); of "
+        "every run: `bench/results/*.json`, with the driver's commands and the inits' stderr in "
+        "`bench/results/*.log`. A smoke test of the harness (a few seconds): `sudo bash bench/smoke.sh`.\n"
     )
     w("## Machine\n")
     w("| | |\n|---|---|")
@@ -795,7 +799,10 @@ def main() -> int:
     ap.add_argument("--out", help="markdown output (default: docs/BENCHMARKS.md for a full run)")
     ap.add_argument("--results", default=str(BENCH / "results"), help="directory for raw JSON and logs")
     ap.add_argument("--no-extras", action="store_true", help="skip bench/ps_* and bench/trace_*")
+    ap.add_argument("--render", metavar="JSON", help="only rewrite the report from a results file of an earlier run")
     a = ap.parse_args()
+    if a.render:
+        return render(Path(a.render), a.out)
 
     if os.geteuid() != 0:
         sys.exit("bench: must run as root (it creates PID and mount namespaces)")
@@ -860,15 +867,40 @@ def main() -> int:
         "summary": {rid: {n: vars(s) for n, s in row.items()} for rid, row in table.items()},
     }
     (results / f"{plan_name}-{stamp}.json").write_text(json.dumps(raw, indent=1, default=str))
+    if plan_name == "full" and not a.out:
+        (ROOT / "docs/benchmarks.json").write_text(json.dumps(raw, separators=(",", ":"), default=str) + "\n")
+    write_report(a.out, results, plan_name, table, res, inits, extras, env)
+    bad = sum(len(v) for v in res.errors.values())
+    return 1 if bad else 0
 
-    out = Path(a.out) if a.out else (ROOT / "docs/BENCHMARKS.md" if plan_name == "full" else results / f"BENCHMARKS-{plan_name}.md")
+
+def write_report(out_arg, results: Path, plan_name: str, table, res: Results, inits: list[Init], extras, env) -> None:
+    plan = PLANS[plan_name]
+    names = [i.name for i in inits if not i.error]
+    out = Path(out_arg) if out_arg else (ROOT / "docs/BENCHMARKS.md" if plan_name == "full" else results / f"BENCHMARKS-{plan_name}.md")
     out.parent.mkdir(parents=True, exist_ok=True)
     svg = out.with_name("benchmarks.svg" if out.name == "BENCHMARKS.md" else out.stem + ".svg")
     svg.write_text(svg_chart(table, names, f"pidone benchmarks ({plan_name} run, {env['date']})"))
     out.write_text(markdown(table, res, inits, plan_name, plan, svg.name, extras, env))
     say(f"wrote {out} and {svg} ({env['took']:.0f} s)")
-    bad = sum(len(v) for v in res.errors.values())
-    return 1 if bad else 0
+
+
+def render(path: Path, out_arg) -> int:
+    """Rewrite the report of an earlier run (e.g. after editing bench/explanations.json)."""
+    raw = json.loads(path.read_text())
+    global ROWS
+    plan = PLANS[raw["plan"]]
+    ROWS = [(rid, t.replace("{orphans}", f"{plan.reap_orphans:,}"), u, k) for rid, t, u, k in ROWS]
+    inits = [Init(n, i["path"], i["args"], error=i["error"]) for n, i in raw["inits"].items()]
+    for i in inits:
+        i.package = known_inits(DEFAULT_PIDONE).get(i.name, i).package
+    res = Results(raw["samples"], raw["values"], raw["notes"], raw["errors"])
+    env = raw["env"]
+    env["machine"] = [tuple(x) for x in env["machine"]]
+    env["versions"] = [tuple(x) for x in env["versions"]]
+    table = summarise(res, [i.name for i in inits if not i.error])
+    write_report(out_arg, path.parent, raw["plan"], table, res, inits, [tuple(x) for x in raw["extras"]], env)
+    return 0
 
 
 if __name__ == "__main__":
