@@ -330,30 +330,35 @@ def remove_stale_cgroups() -> None:
 
 
 def run_extras(plan_name: str, pidone: Path, log) -> list[tuple[str, str, str]]:
-    """bench/ps_* and bench/trace_* (written by other helpers): key=value lines from each."""
+    """bench/ps_* and bench/trace_* (written by other helpers): key=value lines from each entry
+    point. Of files sharing a stem (trace_bench.sh + trace_bench.py), only the .sh runs: the
+    other is its helper. No arguments; PIDONE=<binary> (and BENCH_QUICK=1 in a quick run) in
+    the environment."""
     rows: list[tuple[str, str, str]] = []
+    by_stem: dict[str, Path] = {}
     for p in sorted(list(BENCH.glob("ps_*")) + list(BENCH.glob("trace_*"))):
-        if p.is_dir():
+        if p.is_dir() or p.suffix in (".c", ".h", ".md", ".txt", ".json"):
             continue
-        if p.suffix == ".py":
-            cmd = [sys.executable, str(p)]
-        elif p.suffix == ".sh":
-            cmd = ["bash", str(p)]
-        elif os.access(p, os.X_OK):
-            cmd = [str(p)]
-        else:
+        rank = {".sh": 0, ".py": 1}.get(p.suffix, 2)
+        if rank == 2 and not os.access(p, os.X_OK):
             continue
-        if plan_name != "full":
-            cmd.append("--quick")
+        old = by_stem.get(p.stem)
+        if old is None or rank < {".sh": 0, ".py": 1}.get(old.suffix, 2):
+            by_stem[p.stem] = p
+    for p in sorted(by_stem.values()):
+        cmd = ["bash", str(p)] if p.suffix == ".sh" else [sys.executable, str(p)] if p.suffix == ".py" else [str(p)]
         say(f"extra: {' '.join(cmd)}")
         env = dict(os.environ, PIDONE=str(pidone), PIDONE_BIN=str(pidone))
+        if plan_name != "full":
+            env["BENCH_QUICK"] = "1"
         try:
             out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-            log.write(f"$ {' '.join(cmd)}\n{out.stderr}")
+            log.write(f"$ {' '.join(cmd)}\n{out.stdout}{out.stderr}")
             kv = [ln.split("=", 1) for ln in out.stdout.splitlines() if "=" in ln and " " not in ln.split("=")[0]]
-            rows += [(p.name, k, v) for k, v in kv]
+            rows += [(p.name, k.strip(), v.strip()) for k, v in kv]
             if out.returncode != 0:
-                rows.append((p.name, "exit_status", f"{out.returncode} (failed; see the log)"))
+                why = (out.stderr.strip().splitlines() or ["no stderr"])[-1][:200]
+                rows.append((p.name, "exit_status", f"{out.returncode}: {why}"))
         except subprocess.TimeoutExpired:
             rows.append((p.name, "error", "timed out after 300 s"))
     return rows
@@ -704,16 +709,26 @@ def markdown(
         w("Where each idle init sleeps (`/proc/PID/wchan`): " + ", ".join(f"{n}: `{v}`" for n, v in sorted(res.notes["wchan"].items())) + ".\n")
     w("## What is measured, and how\n")
     w(METHOD.format(plan=plan, peak_source=res.notes.get("reap_peak", {}).get("source", "?")))
-    w("## Reference numbers from the issue (medians, 2 vCPUs, another machine)\n")
-    w(REFERENCE)
+    w("## Reference numbers from the issue (medians, 2 vCPUs, another machine and another generator)\n")
+    w(reference_table(table))
     w("## Tool benchmarks (bench/ps_*, bench/trace_*)\n")
     if extras:
         w("| script | key | value |\n|---|---|---|")
         for s, k, v in extras:
-            w(f"| {s} | {k} | {v} |")
+            cell = v.replace("|", "\\|")
+            w(f"| {s} | {k} | {cell} |")
         w("")
     else:
         w("No bench/ps_* or bench/trace_* scripts were present in this run.\n")
+    w(
+        "Contract: in a full run (or with `--extras`) every entry point `bench/ps_*` or "
+        "`bench/trace_*` runs (`.sh` with bash, `.py` with python3, anything else if executable; "
+        "of `X.sh` and `X.py` only `X.sh`, the other being its helper; `.c` files are sources) "
+        "from the repository root, without arguments, with `PIDONE=<the pidone binary>` (and "
+        "`BENCH_QUICK=1` in a quick run) in its environment, within 300 s; each `key=value` line "
+        "of its stdout is a row above, and a non-zero exit status is recorded as one, with the "
+        "last line of its stderr.\n"
+    )
     return "\n".join(L) + "\n"
 
 
@@ -728,8 +743,9 @@ Every time is CLOCK_MONOTONIC, which all namespaces share. "bare" is the command
 - **Startup**: wall time from `clone()` to `waitpid()` returning for `INIT -- /bin/true` (the
   namespace teardown included), {plan.startup_runs} runs per init in batches of {plan.startup_batch},
   interleaved in random order with the other inits. The overhead row subtracts bare's median.
-- **Footprint**: `st_size` of the binary (tini: the static `tini-static`; Debian's dumb-init is
-  dynamically linked against glibc, whose pages are not counted in its size but are in its RSS);
+- **Footprint**: size on disk: the binary's `st_size` plus, for a dynamically linked one, the
+  shared libraries `ldd` lists (what a `FROM scratch` image must ship; tini is measured as the
+  static `tini-static`, Debian's dumb-init is linked against glibc);
   VmRSS, RssAnon, Threads from `/proc/PID/status` and the entries of `/proc/PID/fd`, read 0.5 s
   after the child (`bench-child idle`) reported ready.
 - **Idle**: the increase of `voluntary_ctxt_switches` (every wake-up of a sleeping init is one)
@@ -760,23 +776,37 @@ The `setsid()` matters more than it looks: with the kernel's sched autogroup
 (`/proc/sys/kernel/sched_autogroup_enabled` = 1 here) a session is a scheduling group. Without
 it, the init and its child shared the driver's group, and dumb-init, whose child calls
 `setsid()`, forwarded signals in 9–10 µs while every other init, and a 60-line C init, took
-20–30 µs; with `MINIINIT_SETSID=1` the C init took 10.5 µs too. With every init in a session of
-its own, as in a container, that artifact is gone.
+20–30 µs; with `MINIINIT_SETSID=1` (its child calls `setsid()` too) the C init took 10.5 µs.
+With every init in a session of its own, as under runc, the gap narrows but does not vanish:
+dumb-init's child is still alone in a scheduling group, the other inits' children share the
+init's. The "one CPU" row is free of that effect.
 
 Noise: the machine is shared (see the load average); the interleaving spreads that noise over all
 inits alike, and p10–p90 shows how large it was.
 """
 
-REFERENCE = """\
-| Row | reference | 
-|---|---|
-| Startup | tini 3.8 ms vs bare 2.5–2.9 ms |
-| Idle RSS | catatonit 700 kB, tini 1272 kB |
-| Idle wake-ups | tini 10 per 10 s (a 1 s poll), dumb-init and catatonit 0 |
-| Reaping 20,000 orphans, init CPU | dumb-init 261 ms, catatonit 348 ms, tini 540 ms |
-| Signal forwarding | ~26 µs vs 15.6 µs direct |
-| Stop | ~0.35 ms |
-"""
+REFERENCE_ROWS = [
+    # label, reference, [(metric, init)] of this run to show beside it, unit
+    ("Startup", "tini 3.8 ms vs bare 2.5–2.9 ms", [("startup", "tini"), ("startup", "bare")], "ms"),
+    ("Idle RSS", "catatonit 700 kB, tini 1272 kB (probably the dynamic tini)", [("rss", "catatonit"), ("rss", "tini")], "kB"),
+    ("Idle wake-ups per 10 s", "tini 10 (a 1 s poll), dumb-init and catatonit 0",
+     [("wakeups", "tini"), ("wakeups", "dumb-init"), ("wakeups", "catatonit")], ""),
+    ("Reaping 20,000 orphans, init CPU", "dumb-init 261 ms, catatonit 348 ms, tini 540 ms",
+     [("reap_cpu", "dumb-init"), ("reap_cpu", "catatonit"), ("reap_cpu", "tini")], "ms"),
+    ("Signal forwarding", "~26 µs vs 15.6 µs direct",
+     [("signal", "tini"), ("signal", "dumb-init"), ("signal", "catatonit"), ("signal", "bare")], "µs"),
+    ("Stop", "~0.35 ms", [("stop", "tini"), ("stop", "dumb-init"), ("stop", "catatonit")], "ms"),
+]
+
+
+def reference_table(table: dict[str, dict[str, Stat]]) -> str:
+    lines = ["| Row | reference (issue) | this run |", "|---|---|---|"]
+    for label, ref, cells, unit in REFERENCE_ROWS:
+        here = ", ".join(
+            f"{n} {fmt(table[m][n].median)}{' ' + unit if unit else ''}" for m, n in cells if n in table.get(m, {})
+        )
+        lines.append(f"| {label} | {ref} | {here or '–'} |")
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- main
@@ -798,7 +828,8 @@ def main() -> int:
     )
     ap.add_argument("--out", help="markdown output (default: docs/BENCHMARKS.md for a full run)")
     ap.add_argument("--results", default=str(BENCH / "results"), help="directory for raw JSON and logs")
-    ap.add_argument("--no-extras", action="store_true", help="skip bench/ps_* and bench/trace_*")
+    ap.add_argument("--no-extras", action="store_true", help="skip bench/ps_* and bench/trace_* (run by default in a full run)")
+    ap.add_argument("--extras", action="store_true", help="run bench/ps_* and bench/trace_* in a quick or smoke run too")
     ap.add_argument("--render", metavar="JSON", help="only rewrite the report from a results file of an earlier run")
     a = ap.parse_args()
     if a.render:
@@ -849,7 +880,7 @@ def main() -> int:
     res = Results()
     run_all(r, ok, plan, res)
     remove_stale_cgroups()
-    extras = [] if a.no_extras else run_extras(plan_name, pidone, r.log)
+    extras = run_extras(plan_name, pidone, r.log) if (plan_name == "full" or a.extras) and not a.no_extras else []
     env["took"] = (dt.datetime.now(dt.timezone.utc) - t0).total_seconds()
     env["date"] = t0.strftime("%Y-%m-%d %H:%M UTC")
 
