@@ -471,8 +471,15 @@ static int cmd_stop(int n, char **argv) {
         char path[64], kids[256];
         snprintf(path, sizeof path, "/proc/%d/task/%d/children", ns.pid, ns.pid);
         long before = minflt(ns.pid);
+        struct snap sn;
+        snapshot(ns.pid, &sn);
+        unsigned long long cpu_before = sn.run_ns;
         if (read_file(path, kids, sizeof kids) > 0)
-            for (char *tok = strtok(kids, " \n"); tok; tok = strtok(NULL, " \n")) before += minflt(atoi(tok));
+            for (char *tok = strtok(kids, " \n"); tok; tok = strtok(NULL, " \n")) {
+                before += minflt(atoi(tok));
+                snapshot(atoi(tok), &sn);
+                cpu_before += sn.run_ns;
+            }
         uint64_t t0 = now_ns();
         kill(ns.pid, SIGTERM); /* our unreaped child, PID 1 of its namespace (checked above) */
         struct pollfd p = {ns.pidfd, POLLIN, 0};
@@ -491,7 +498,10 @@ static int cmd_stop(int n, char **argv) {
         }
         close(ns.pidfd);
         close(ns.out_r);
-        printf("sample=%llu\nstatus=%d\nfaults=%ld\n", (unsigned long long)(t1 - t0), st, ru.ru_minflt - before);
+        unsigned long long cpu_after = (unsigned long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+                                       (unsigned long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+        printf("sample=%llu\nstatus=%d\nfaults=%ld\ncpu_ns=%lld\n", (unsigned long long)(t1 - t0), st,
+               ru.ru_minflt - before, (long long)(cpu_after - cpu_before));
     }
     return 0;
 }
