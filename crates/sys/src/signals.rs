@@ -28,6 +28,11 @@ impl OriginalMask {
             .map_err(std::io::Error::from)
     }
 
+    /// The raw set, for `posix_spawnattr_setsigmask`.
+    pub(crate) fn raw(&self) -> &nix::libc::sigset_t {
+        self.0.as_ref()
+    }
+
     /// Whether nothing at all was blocked when the init started (the usual case), which lets
     /// the child be started without a pre-exec hook.
     pub fn is_empty(&self) -> bool {

@@ -235,8 +235,11 @@ impl Ns {
             if std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok().as_ref() != Some(&ns_inode) {
                 continue;
             }
+            // A process that exits while we scan has no status: skip it, do not give up.
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            let nspid = status.lines().find(|l| l.starts_with("NSpid:"))?;
+            let Some(nspid) = status.lines().find(|l| l.starts_with("NSpid:")) else {
+                continue;
+            };
             if nspid.split_whitespace().last() == Some(&ns_pid.to_string()) {
                 return Some(pid);
             }
