@@ -152,6 +152,7 @@ pub fn run(cfg: Config, reporter: &mut dyn Reporter) -> Result<i32, InitError> {
         counts: Counts::default(),
         last_report_key: None,
     };
+    process::release_unused_heap();
     Ok(d.run_loop())
 }
 

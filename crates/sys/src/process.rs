@@ -242,3 +242,15 @@ pub fn set_parent_death_signal(sig: Signal) -> Result<(), SysError> {
     nix::sys::prctl::set_pdeathsig(nsig)
         .map_err(|e| SysError::new(format!("prctl(PR_SET_PDEATHSIG, {sig})"), e))
 }
+
+/// `malloc_trim(0)`: give the heap left over from start-up (argument parsing, the command's
+/// strings) back to the kernel before the init settles into its loop, so a long-lived idle
+/// init holds only what it uses.
+pub fn release_unused_heap() {
+    // SAFETY: malloc_trim takes a size and only walks glibc's own allocator state under its
+    // lock; no pointer of ours is involved. Its return value (whether memory was released) is
+    // informational only.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
+}
