@@ -7,4 +7,5 @@ bash scripts/setup.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -j 2 -- -D warnings
 cargo build --release -j 2
+bash bench/smoke.sh          # the benchmark harness runs against every init (a few seconds)
 cargo test --workspace -j 2 -- --test-threads=2
