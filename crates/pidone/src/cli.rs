@@ -23,7 +23,9 @@ Exit status of the init:
   1        pidone itself failed (e.g. a syscall it needs was refused)
   --map-exit rewrites any of these last, e.g. --map-exit 143=0.
 
-Signals are named or numbered everywhere: TERM, SIGTERM, 15, RTMIN+3.";
+Signals are named or numbered everywhere: TERM, SIGTERM, 15, RTMIN+3.
+Installed under the name `tini` or `dumb-init` (symlink or copy), pidone takes that program's
+flags, environment variables, messages and exit codes instead (see the README).";
 
 /// pidone: a container init that stops the whole tree in time and says why it would not stop.
 #[derive(Debug, Parser)]
