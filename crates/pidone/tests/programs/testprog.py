@@ -147,10 +147,11 @@ def mode_orphan_tree(args):
     r, w = os.pipe()
     mid = os.fork()
     if mid == 0:
+        mid_pid = os.getpid()  # in this branch `mid` is 0: fork's return value in the child
         if os.fork() == 0:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             end = time.monotonic() + 10
-            while os.getppid() == mid and time.monotonic() < end:
+            while os.getppid() == mid_pid and time.monotonic() < end:
                 time.sleep(0.005)
             os.write(w, f"{os.getpid()} {os.getppid()}\n".encode())
             sleep_forever()
