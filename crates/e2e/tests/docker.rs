@@ -1,0 +1,84 @@
+//! The seed's experiment with a real Docker engine: `docker stop` of the bad-parent container (and
+//! the other scenarios) with pidone as the image's ENTRYPOINT, with `docker run --init` (tini) and
+//! with no init. The engine is started by this test and stopped by its pid at the end.
+#![forbid(unsafe_code)]
+
+use pidone_e2e::docker::{self, Engine};
+use pidone_e2e::outcome::{dump, table, Outcome};
+use pidone_e2e::scenario::{self, Init};
+use std::time::Instant;
+
+#[test]
+fn docker_stop_ends_in_time_under_pidone() {
+    let t = Instant::now();
+    let pidone = pidone_e2e::pidone_binary().unwrap_or_else(|e| panic!("no pidone binary: {e}"));
+    let app = pidone_e2e::app_dir().unwrap_or_else(|e| panic!("{e}"));
+    let tarball =
+        docker::base_tarball().unwrap_or_else(|e| panic!("cannot make the bookworm base image: {e}"));
+    eprintln!(
+        "e2e: base tarball {} ready after {:.1} s",
+        tarball.display(),
+        t.elapsed().as_secs_f64()
+    );
+    let engine = Engine::start().unwrap_or_else(|e| panic!("dockerd cannot start on this machine: {e}"));
+    eprintln!(
+        "e2e: dockerd {} up in {} after {:.1} s",
+        engine.version,
+        engine.dir().display(),
+        t.elapsed().as_secs_f64()
+    );
+    engine
+        .import_base(&tarball)
+        .unwrap_or_else(|e| panic!("docker import: {e}\n{}", engine.log_tail()));
+    engine
+        .build_pidone_image(&pidone, app.path())
+        .unwrap_or_else(|e| {
+            panic!(
+                "docker build of examples/docker/Dockerfile: {e}\n{}",
+                engine.log_tail()
+            )
+        });
+    eprintln!("e2e: images ready after {:.1} s", t.elapsed().as_secs_f64());
+
+    let jobs: Vec<(Init, scenario::Scenario)> = scenario::all()
+        .into_iter()
+        .flat_map(|sc| Init::ALL.map(|init| (init, sc)))
+        .collect();
+    let outcomes: Vec<Outcome> =
+        pidone_e2e::run_parallel(&jobs, 3, |(init, sc)| engine.run_scenario(*init, sc));
+
+    let tbl = table(&outcomes);
+    println!(
+        "docker {} (`docker stop`, 10 s), tini = `docker run --init`:\n{tbl}",
+        engine.version
+    );
+    let _ = std::fs::write(pidone_e2e::util::target_dir().join("e2e-docker-table.md"), &tbl);
+    if let Some(o) = outcomes
+        .iter()
+        .find(|o| o.init == Init::Pidone && o.scenario == "bad-parent")
+    {
+        println!("docker logs of bad-parent under pidone:\n{}{}", o.output, o.log);
+    }
+    eprintln!(
+        "e2e: all docker scenarios done after {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let mut failures = Vec::new();
+    for o in &outcomes {
+        let bad = match o.init {
+            Init::Pidone => scenario::check_pidone(o),
+            _ => scenario::check_control(o),
+        };
+        if !bad.is_empty() {
+            failures.push(format!("{}\n  {}\n{}", o.scenario, bad.join("\n  "), dump(o)));
+        }
+    }
+    drop(engine);
+    assert!(
+        failures.is_empty(),
+        "{} runs broke their facts:\n{}\n\n{tbl}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
