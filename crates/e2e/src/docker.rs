@@ -161,6 +161,14 @@ impl Engine {
         )
     }
 
+    /// `docker run --rm` of pidone's image with `args`: says exactly why the engine cannot run
+    /// containers on this machine, in seconds, before any scenario runs.
+    pub fn preflight(&self, args: &[&str]) -> Result<String, String> {
+        let mut all = vec!["run", "--rm", "--network", "none", PIDONE_IMAGE];
+        all.extend(args);
+        self.docker_ok(&all, CMD_TIMEOUT)
+    }
+
     /// Run `sc` under `init`, stop it with `docker stop`, and report what was seen.
     pub fn run_scenario(&self, init: Init, sc: &Scenario) -> Outcome {
         let mut o = Outcome::new("docker", init, sc.name);
@@ -294,7 +302,8 @@ impl Drop for Engine {
 /// The cached Debian bookworm minbase tarball with python3, made by debootstrap on first use.
 ///
 /// The cache folder is `$PIDONE_E2E_CACHE` or `/var/cache/pidone-e2e` (kept across clean clones
-/// on the same machine, so only a new machine pays the ~1 minute of debootstrap).
+/// on the same machine, so only a new machine pays the ~1 minute of debootstrap). The mirror is
+/// `$PIDONE_E2E_MIRROR` or http://deb.debian.org/debian.
 pub fn base_tarball() -> Result<PathBuf, String> {
     let cache = std::env::var_os("PIDONE_E2E_CACHE")
         .filter(|d| !d.is_empty())
@@ -312,7 +321,7 @@ pub fn base_tarball() -> Result<PathBuf, String> {
     let mut c = Command::new(debootstrap);
     c.args(["--variant=minbase", "--include=python3", "bookworm"])
         .arg(&target)
-        .arg("http://deb.debian.org/debian");
+        .arg(std::env::var("PIDONE_E2E_MIRROR").unwrap_or_else(|_| "http://deb.debian.org/debian".into()));
     let what = util::describe(&c);
     util::run(&mut c, Duration::from_secs(600))?.ok(&what)?;
     let partial = cache.join(format!("{}.partial", util::unique("bookworm")));

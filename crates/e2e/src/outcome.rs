@@ -62,17 +62,36 @@ impl Outcome {
         self.log.lines().any(|l| parts.iter().all(|p| l.contains(p)))
     }
 
-    /// A line naming `what` appears in the log before the first line that announces the SIGKILL:
-    /// the diagnosis was out before anything was killed.
+    /// A line naming `what` appears in the log before the line that announces the SIGKILL: the
+    /// diagnosis was out before anything was killed.
+    ///
+    /// The kill line is pidone's `grace period over: sending SIGKILL to PID (CMD), ...`; a report
+    /// line is a `pidone:` line or an indented continuation of one.
     pub fn report_before_kill(&self, what: &str) -> bool {
         let lines: Vec<&str> = self.log.lines().collect();
         let kill = lines
             .iter()
-            .position(|l| l.contains("SIGKILL"))
+            .position(|l| l.contains("SIGKILL to"))
             .unwrap_or(lines.len());
         lines[..kill]
             .iter()
-            .any(|l| l.starts_with("pidone:") && l.contains(what))
+            .any(|l| (l.starts_with("pidone:") || l.starts_with(char::is_whitespace)) && l.contains(what))
+    }
+
+    /// The table's last column: the orphaned daemon's fate, whether pidone explained the stop.
+    pub fn note(&self) -> String {
+        let mut notes = Vec::new();
+        if self.scenario == "orphan-daemon" {
+            notes.push(if self.output.contains("clean shutdown") {
+                "daemon shut down cleanly"
+            } else {
+                "daemon killed before its clean shutdown"
+            });
+        }
+        if self.init == Init::Pidone && self.log_has_line_with(&["SIGKILL to"]) {
+            notes.push("log names the SIGKILLed processes");
+        }
+        notes.join("; ")
     }
 
     fn stopped_cell(&self) -> String {
@@ -87,26 +106,24 @@ impl Outcome {
 /// A Markdown table of `outcomes`, one row per run, grouped by scenario.
 pub fn table(outcomes: &[Outcome]) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "| scenario | init | stopped? | seconds | exit status | leftovers | zombies |"
-    );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    s.push_str("| scenario | init | stopped? | seconds | exit status | leftovers | zombies | notes |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|\n");
     for o in outcomes {
         let exit = o.exit.map_or("-".to_string(), |e| e.to_string());
+        let error = o
+            .error
+            .as_ref()
+            .map_or(String::new(), |e| format!(" (error: {e})"));
         let _ = writeln!(
             s,
-            "| {} | {} | {}{} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {}{error} | {:.2} | {exit} | {} | {} | {} |",
             o.scenario,
             o.init.name(),
             o.stopped_cell(),
-            o.error
-                .as_ref()
-                .map_or(String::new(), |e| format!(" (error: {e})")),
             o.stop_secs,
-            exit,
             o.leftovers.len(),
-            o.zombies
+            o.zombies,
+            o.note()
         );
     }
     s

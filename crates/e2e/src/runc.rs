@@ -158,6 +158,26 @@ fn make_bundle(runc: &Runc, dir: &Path, setup: &Setup, args: Vec<String>) -> Res
     std::fs::write(dir.join("config.json"), text).map_err(|e| format!("write config.json: {e}"))
 }
 
+/// Run one short-lived container with `args` and return its output, or say exactly why runc cannot
+/// run containers on this machine (cgroups, namespaces, mounts): the tests call this first, so a
+/// broken runtime fails in seconds with runc's own message.
+pub fn preflight(runc: &Runc, setup: &Setup, args: &[&str]) -> Result<String, String> {
+    let bundle = TempDir::new("pidone-e2e-bundle")?;
+    make_bundle(
+        runc,
+        bundle.path(),
+        setup,
+        args.iter().map(|s| s.to_string()).collect(),
+    )?;
+    let id = util::unique("pidone-e2e-preflight");
+    let mut c = runc.cmd();
+    c.args(["run", "--bundle"]).arg(bundle.path()).arg(&id);
+    let what = util::describe(&c);
+    let out = util::run(&mut c, CMD_TIMEOUT);
+    runc.delete(&id);
+    out?.ok(&what)
+}
+
 /// Run `sc` under `init` in a runc container, stop it like `docker stop`, and report what was seen.
 pub fn run_scenario(runc: &Runc, setup: &Setup, init: Init, sc: &Scenario) -> Outcome {
     let mut o = Outcome::new("runc", init, sc.name);

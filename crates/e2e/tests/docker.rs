@@ -39,6 +39,18 @@ fn docker_stop_ends_in_time_under_pidone() {
             )
         });
     eprintln!("e2e: images ready after {:.1} s", t.elapsed().as_secs_f64());
+    let hello = engine
+        .preflight(&["echo", "hello from a docker container"])
+        .unwrap_or_else(|e| {
+            panic!(
+                "dockerd runs but cannot run a container on this machine: {e}\n{}",
+                engine.log_tail()
+            )
+        });
+    assert!(
+        hello.contains("hello from a docker container"),
+        "the preflight container printed {hello:?}"
+    );
 
     let jobs: Vec<(Init, scenario::Scenario)> = scenario::all()
         .into_iter()

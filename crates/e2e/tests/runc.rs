@@ -22,6 +22,16 @@ fn runc_containers_stop_in_time_under_pidone() {
         app: app.path().to_path_buf(),
     };
     eprintln!("e2e: {} with {}", runc.version, pidone.display());
+    let hello = runc::preflight(
+        &runc,
+        &setup,
+        &["/pidone", "--", "echo", "hello from a runc container"],
+    )
+    .unwrap_or_else(|e| panic!("runc cannot run a container with pidone on this machine: {e}"));
+    assert!(
+        hello.contains("hello from a runc container"),
+        "the preflight container printed {hello:?}"
+    );
 
     let jobs: Vec<(Init, scenario::Scenario)> = scenario::all()
         .into_iter()
