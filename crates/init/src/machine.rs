@@ -327,14 +327,15 @@ impl Machine {
                 out.push(Action::SignalRest(self.rest_signal));
                 self.begin_stop(now, out);
             }
-            Phase::Stopping { .. } => {
+            Phase::Stopping { killed_at: None, .. } => {
                 out.push(Action::Log(
                     Level::Info,
                     format!("sending {} to the remaining processes", self.rest_signal),
                 ));
                 out.push(Action::SignalRest(self.rest_signal));
             }
-            Phase::WaitingAll | Phase::Done => {}
+            // After SIGKILL a stop signal would be noise: the rest are already being killed.
+            Phase::Stopping { .. } | Phase::WaitingAll | Phase::Done => {}
         }
     }
 
@@ -541,6 +542,22 @@ mod tests {
         ));
         assert_eq!(a, vec![Action::Exit(137)]);
         assert_eq!(m.timeline().killed_at, Some(secs(t0, 8.0)));
+    }
+
+    #[test]
+    fn main_exit_after_sigkill_sends_no_stop_signal() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(&cfg(), t0);
+        m.on_event(TERM, t0);
+        m.on_event(Event::Tick, secs(t0, 8.0));
+        let a = acts(m.on_event(
+            Event::MainExited {
+                status: ExitStatus::Signaled(Signal::KILL, false),
+                others_alive: true,
+            },
+            secs(t0, 8.01),
+        ));
+        assert_eq!(a, vec![]);
     }
 
     #[test]
