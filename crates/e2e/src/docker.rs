@@ -274,6 +274,7 @@ impl Engine {
             Stop::ByRuntimeKill
         };
         o.exit = self.inspect(name, "{{.State.ExitCode}}")?.parse().ok();
+        o.state_after = self.inspect(name, "{{.State.Status}}")?;
         o.leftovers = capture::leftovers(&ns, &before);
         Ok(())
     }

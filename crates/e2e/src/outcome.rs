@@ -37,6 +37,9 @@ pub struct Outcome {
     pub log: String,
     /// A harness failure (container did not start, no ready line, ...).
     pub error: Option<String>,
+    /// The runtime's view of the container after the stop: runc `deleted` (runc run removes it
+    /// when its init exits) or its status; Docker's `State.Status` (`exited`).
+    pub state_after: String,
 }
 
 impl Outcome {
@@ -54,6 +57,7 @@ impl Outcome {
             output: String::new(),
             log: String::new(),
             error: None,
+            state_after: String::new(),
         }
     }
 
@@ -106,8 +110,8 @@ impl Outcome {
 /// A Markdown table of `outcomes`, one row per run, grouped by scenario.
 pub fn table(outcomes: &[Outcome]) -> String {
     let mut s = String::new();
-    s.push_str("| scenario | init | stopped? | seconds | exit status | leftovers | zombies | notes |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    s.push_str("| scenario | init | stopped? | seconds | exit status | state after | leftovers | zombies | notes |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for o in outcomes {
         let exit = o.exit.map_or("-".to_string(), |e| e.to_string());
         let error = o
@@ -116,11 +120,12 @@ pub fn table(outcomes: &[Outcome]) -> String {
             .map_or(String::new(), |e| format!(" (error: {e})"));
         let _ = writeln!(
             s,
-            "| {} | {} | {}{error} | {:.2} | {exit} | {} | {} | {} |",
+            "| {} | {} | {}{error} | {:.2} | {exit} | {} | {} | {} | {} |",
             o.scenario,
             o.init.name(),
             o.stopped_cell(),
             o.stop_secs,
+            o.state_after,
             o.leftovers.len(),
             o.zombies,
             o.note()
@@ -132,7 +137,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
 /// Everything about one run, for a failure message.
 pub fn dump(o: &Outcome) -> String {
     format!(
-        "--- {} / {} / {}: stop {:?} after {:.2} s, exit {:?}, {} procs, {} zombies, leftovers {:?}, error {:?}\n\
+        "--- {} / {} / {}: stop {:?} after {:.2} s, exit {:?}, state after {:?}, {} procs, {} zombies, leftovers {:?}, error {:?}\n\
          stdout:\n{}\nstderr:\n{}",
         o.runtime,
         o.init.name(),
@@ -140,6 +145,7 @@ pub fn dump(o: &Outcome) -> String {
         o.stop,
         o.stop_secs,
         o.exit,
+        o.state_after,
         o.procs,
         o.zombies,
         o.leftovers,

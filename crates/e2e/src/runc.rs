@@ -76,6 +76,19 @@ impl Runc {
             .ok_or_else(|| format!("runc state {id} has no pid: {out}"))
     }
 
+    /// `deleted` when runc no longer knows `id`, else its status (`stopped`, `running`, ...).
+    fn state_after(&self, id: &str) -> String {
+        match util::run(self.cmd().args(["state", id]), CMD_TIMEOUT) {
+            Ok(out) if out.status.success() => serde_json::from_str::<Value>(&out.stdout)
+                .ok()
+                .and_then(|v| v["status"].as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("unreadable state: {}", out.stdout.trim())),
+            Ok(out) if out.stderr.contains("does not exist") => "deleted".into(),
+            Ok(out) => format!("unknown: {}", out.stderr.trim()),
+            Err(e) => format!("unknown: {e}"),
+        }
+    }
+
     fn delete(&self, id: &str) {
         // The container may already be gone (runc run deletes it when its init exits).
         let _ = util::run(self.cmd().args(["delete", "-f", id]), CMD_TIMEOUT);
@@ -101,8 +114,8 @@ pub fn argv(init: Init, sc: &Scenario) -> Vec<String> {
     prefix.iter().chain(sc.argv).map(|s| s.to_string()).collect()
 }
 
-/// Make the bundle in `dir`: rootfs and config.json.
-fn make_bundle(runc: &Runc, dir: &Path, setup: &Setup, args: Vec<String>) -> Result<(), String> {
+/// Make the bundle in `dir`: rootfs and config.json (see the module doc).
+pub fn make_bundle(runc: &Runc, dir: &Path, setup: &Setup, args: Vec<String>) -> Result<(), String> {
     let rootfs = dir.join("rootfs");
     let mkdir = |p: &Path| std::fs::create_dir_all(p).map_err(|e| format!("create {}: {e}", p.display()));
     for d in ["usr", "etc", "proc", "dev", "sys", "tmp", "app"] {
@@ -269,6 +282,7 @@ fn stop_when_ready(
     o.stop_secs = t0.elapsed().as_secs_f64();
     o.exit = status.map(util::shell_status);
     o.leftovers = capture::leftovers(&ns, &before);
+    o.state_after = runc.state_after(id);
     match status {
         Some(_) => Ok(()),
         None => Err("the container did not exit even after SIGKILL".into()),

@@ -159,6 +159,13 @@ pub fn check_pidone(o: &Outcome) -> Vec<String> {
             o.stop_secs
         ));
     }
+    let expected_state = if o.runtime == "runc" { "deleted" } else { "exited" };
+    if o.state_after != expected_state {
+        bad.push(format!(
+            "the runtime says {:?} after the stop, expected {expected_state:?}",
+            o.state_after
+        ));
+    }
     if !o.leftovers.is_empty() {
         bad.push(format!("processes left after the stop: {:?}", o.leftovers));
     }

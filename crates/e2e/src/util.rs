@@ -227,3 +227,12 @@ pub fn copy_files(from: &Path, to: &Path) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Write `text` and a newline straight to file descriptor 2. libtest captures only the print
+/// macros, so this shows the comparison tables in CI's log even when the tests pass.
+pub fn show(text: &str) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.write_all(b"\n");
+}

@@ -15,18 +15,18 @@ fn docker_stop_ends_in_time_under_pidone() {
     let app = pidone_e2e::app_dir().unwrap_or_else(|e| panic!("{e}"));
     let tarball =
         docker::base_tarball().unwrap_or_else(|e| panic!("cannot make the bookworm base image: {e}"));
-    eprintln!(
+    pidone_e2e::util::show(&format!(
         "e2e: base tarball {} ready after {:.1} s",
         tarball.display(),
         t.elapsed().as_secs_f64()
-    );
+    ));
     let engine = Engine::start().unwrap_or_else(|e| panic!("dockerd cannot start on this machine: {e}"));
-    eprintln!(
+    pidone_e2e::util::show(&format!(
         "e2e: dockerd {} up in {} after {:.1} s",
         engine.version,
         engine.dir().display(),
         t.elapsed().as_secs_f64()
-    );
+    ));
     engine
         .import_base(&tarball)
         .unwrap_or_else(|e| panic!("docker import: {e}\n{}", engine.log_tail()));
@@ -38,7 +38,10 @@ fn docker_stop_ends_in_time_under_pidone() {
                 engine.log_tail()
             )
         });
-    eprintln!("e2e: images ready after {:.1} s", t.elapsed().as_secs_f64());
+    pidone_e2e::util::show(&format!(
+        "e2e: images ready after {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
     let hello = engine
         .preflight(&["echo", "hello from a docker container"])
         .unwrap_or_else(|e| {
@@ -60,21 +63,24 @@ fn docker_stop_ends_in_time_under_pidone() {
         pidone_e2e::run_parallel(&jobs, 3, |(init, sc)| engine.run_scenario(*init, sc));
 
     let tbl = table(&outcomes);
-    println!(
+    pidone_e2e::util::show(&format!(
         "docker {} (`docker stop`, 10 s), tini = `docker run --init`:\n{tbl}",
         engine.version
-    );
+    ));
     let _ = std::fs::write(pidone_e2e::util::target_dir().join("e2e-docker-table.md"), &tbl);
     if let Some(o) = outcomes
         .iter()
         .find(|o| o.init == Init::Pidone && o.scenario == "bad-parent")
     {
-        println!("docker logs of bad-parent under pidone:\n{}{}", o.output, o.log);
+        pidone_e2e::util::show(&format!(
+            "docker logs of bad-parent under pidone:\n{}{}",
+            o.output, o.log
+        ));
     }
-    eprintln!(
+    pidone_e2e::util::show(&format!(
         "e2e: all docker scenarios done after {:.1} s",
         t.elapsed().as_secs_f64()
-    );
+    ));
 
     let mut failures = Vec::new();
     for o in &outcomes {

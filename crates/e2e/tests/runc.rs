@@ -21,7 +21,7 @@ fn runc_containers_stop_in_time_under_pidone() {
         pidone: pidone.clone(),
         app: app.path().to_path_buf(),
     };
-    eprintln!("e2e: {} with {}", runc.version, pidone.display());
+    pidone_e2e::util::show(&format!("e2e: {} with {}", runc.version, pidone.display()));
     let hello = runc::preflight(
         &runc,
         &setup,
@@ -42,16 +42,19 @@ fn runc_containers_stop_in_time_under_pidone() {
     });
 
     let tbl = table(&outcomes);
-    println!(
+    pidone_e2e::util::show(&format!(
         "runc ({}), docker-stop-like stop (TERM, 10 s, KILL):\n{tbl}",
         runc.version
-    );
+    ));
     let _ = std::fs::write(pidone_e2e::util::target_dir().join("e2e-runc-table.md"), &tbl);
     if let Some(o) = outcomes
         .iter()
         .find(|o| o.init == Init::Pidone && o.scenario == "bad-parent")
     {
-        println!("pidone's log (stderr) for bad-parent under runc:\n{}", o.log);
+        pidone_e2e::util::show(&format!(
+            "pidone's log (stderr) for bad-parent under runc:\n{}",
+            o.log
+        ));
     }
 
     let mut failures = Vec::new();
@@ -70,4 +73,75 @@ fn runc_containers_stop_in_time_under_pidone() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+#[test]
+fn bundle_mirrors_the_hosts_merged_usr_and_bounds_the_container() {
+    let runc = Runc::find().unwrap_or_else(|e| panic!("runc cannot work on this machine: {e}"));
+    let dir = pidone_e2e::util::TempDir::new("pidone-e2e-bundle-test").unwrap();
+    let setup = Setup {
+        pidone: "/usr/bin/true".into(),
+        app: dir.path().to_path_buf(),
+    };
+    runc::make_bundle(
+        &runc,
+        dir.path(),
+        &setup,
+        vec!["/pidone".into(), "--".into(), "true".into()],
+    )
+    .unwrap();
+
+    let rootfs = dir.path().join("rootfs");
+    for d in ["bin", "lib", "lib64", "sbin"] {
+        let host = std::path::Path::new("/").join(d);
+        let inside = rootfs.join(d);
+        if let Ok(target) = std::fs::read_link(&host) {
+            assert_eq!(
+                std::fs::read_link(&inside).ok(),
+                Some(target.clone()),
+                "/{d} -> {} on the host",
+                target.display()
+            );
+        }
+    }
+    let text = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
+    let cfg: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(cfg["process"]["terminal"], false, "{text}");
+    assert_eq!(
+        cfg["process"]["args"],
+        serde_json::json!(["/pidone", "--", "true"])
+    );
+    assert_eq!(cfg["root"]["readonly"], true);
+    assert_eq!(cfg["linux"]["resources"]["pids"]["limit"], scenario::PIDS_LIMIT);
+    assert!(
+        cfg["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "pid"),
+        "no PID namespace: {text}"
+    );
+    let core = cfg["process"]["rlimits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "RLIMIT_CORE")
+        .cloned();
+    assert_eq!(
+        core,
+        Some(serde_json::json!({"type": "RLIMIT_CORE", "hard": 0, "soft": 0}))
+    );
+    for dest in ["/usr", "/etc", "/app", "/pidone"] {
+        let m = cfg["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == dest)
+            .cloned();
+        let m = m.unwrap_or_else(|| panic!("no mount at {dest}: {text}"));
+        assert!(
+            m["options"].as_array().unwrap().iter().any(|o| o == "ro"),
+            "{dest} is not read-only: {m}"
+        );
+    }
 }
