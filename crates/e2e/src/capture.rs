@@ -59,14 +59,25 @@ pub fn ready_channel() -> (Sender<()>, Receiver<()>) {
     mpsc::channel()
 }
 
-/// The container's processes once its init (host pid `init_pid`) is up: the PID namespace and a
+/// A container's PID namespace, held open: while this handle lives the namespace cannot be freed,
+/// so its identity (`pid:[inode]`) cannot be reused by a namespace someone else creates after the
+/// container is gone (on a shared machine that happens within seconds).
+#[derive(Debug)]
+pub struct PidNs {
+    pub id: String,
+    _pin: std::fs::File,
+}
+
+/// The container's processes once its init (host pid `init_pid`) is up: its PID namespace and a
 /// snapshot taken after the init had up to 3 s to reap what is already dead.
-pub fn settle(init_pid: u32) -> Result<(String, Vec<Proc>), String> {
-    let ns = procs::pid_ns(init_pid)
-        .ok_or_else(|| format!("the container's init (host pid {init_pid}) is gone"))?;
+pub fn settle(init_pid: u32) -> Result<(PidNs, Vec<Proc>), String> {
+    let gone = || format!("the container's init (host pid {init_pid}) is gone");
+    let pin = std::fs::File::open(format!("/proc/{init_pid}/ns/pid")).map_err(|_| gone())?;
+    let id = procs::pid_ns(init_pid).ok_or_else(gone)?;
+    let ns = PidNs { id, _pin: pin };
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let members = procs::members(&ns);
+        let members = procs::members(&ns.id);
         if !members.iter().any(Proc::is_zombie) || Instant::now() >= deadline {
             return Ok((ns, members));
         }
@@ -74,11 +85,11 @@ pub fn settle(init_pid: u32) -> Result<(String, Vec<Proc>), String> {
     }
 }
 
-/// Processes of the container still alive after its stop: survivors of the snapshot, and anything
-/// else still in its PID namespace.
-pub fn leftovers(ns: &str, before: &[Proc]) -> Vec<String> {
+/// Processes of the container still alive after its stop: survivors of the snapshot (same pid and
+/// start time), and anything else still in its PID namespace.
+pub fn leftovers(ns: &PidNs, before: &[Proc]) -> Vec<String> {
     let mut left = procs::survivors(before);
-    for p in procs::members(ns) {
+    for p in procs::members(&ns.id) {
         if !left.iter().any(|l| l.pid == p.pid) {
             left.push(p);
         }
