@@ -85,3 +85,55 @@ pub fn run_parallel<J: Sync, R: Send>(jobs: &[J], workers: usize, f: impl Fn(&J)
         .flatten()
         .collect()
 }
+
+/// Every (init, scenario) pair, in table order.
+pub fn all_jobs() -> Vec<(scenario::Init, scenario::Scenario)> {
+    scenario::all()
+        .into_iter()
+        .flat_map(|sc| scenario::Init::ALL.map(|init| (init, sc)))
+        .collect()
+}
+
+/// Show the comparison table and pidone's bad-parent log in the test output (also when the test
+/// passes), write the table to `<target>/e2e-<runtime>-table.md`, and check every run: pidone's
+/// facts for pidone, the control facts for the others. `Err` lists every broken fact with the
+/// run's full output, then the table.
+pub fn publish_and_check(title: &str, outcomes: &[outcome::Outcome]) -> Result<(), String> {
+    use scenario::Init;
+    let tbl = outcome::table(outcomes);
+    util::show(&format!("{title}:\n{tbl}"));
+    if let Some(o) = outcomes.first() {
+        let _ = std::fs::write(
+            util::target_dir().join(format!("e2e-{}-table.md", o.runtime)),
+            &tbl,
+        );
+    }
+    if let Some(o) = outcomes
+        .iter()
+        .find(|o| o.init == Init::Pidone && o.scenario == "bad-parent")
+    {
+        util::show(&format!(
+            "{} output of bad-parent under pidone (stdout, then stderr):\n{}{}",
+            o.runtime, o.output, o.log
+        ));
+    }
+    let failures: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| {
+            let bad = match o.init {
+                Init::Pidone => scenario::check_pidone(o),
+                _ => scenario::check_control(o),
+            };
+            (!bad.is_empty()).then(|| format!("{}\n  {}\n{}", o.scenario, bad.join("\n  "), outcome::dump(o)))
+        })
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} runs broke their facts:\n{}\n\n{tbl}",
+            failures.len(),
+            failures.join("\n\n")
+        ))
+    }
+}

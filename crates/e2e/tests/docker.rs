@@ -4,8 +4,7 @@
 #![forbid(unsafe_code)]
 
 use pidone_e2e::docker::{self, Engine};
-use pidone_e2e::outcome::{dump, table, Outcome};
-use pidone_e2e::scenario::{self, Init};
+use pidone_e2e::outcome::Outcome;
 use std::time::Instant;
 
 #[test]
@@ -55,48 +54,19 @@ fn docker_stop_ends_in_time_under_pidone() {
         "the preflight container printed {hello:?}"
     );
 
-    let jobs: Vec<(Init, scenario::Scenario)> = scenario::all()
-        .into_iter()
-        .flat_map(|sc| Init::ALL.map(|init| (init, sc)))
-        .collect();
+    let jobs = pidone_e2e::all_jobs();
     let outcomes: Vec<Outcome> =
         pidone_e2e::run_parallel(&jobs, 3, |(init, sc)| engine.run_scenario(*init, sc));
 
-    let tbl = table(&outcomes);
-    pidone_e2e::util::show(&format!(
-        "docker {} (`docker stop`, 10 s), tini = `docker run --init`:\n{tbl}",
-        engine.version
-    ));
-    let _ = std::fs::write(pidone_e2e::util::target_dir().join("e2e-docker-table.md"), &tbl);
-    if let Some(o) = outcomes
-        .iter()
-        .find(|o| o.init == Init::Pidone && o.scenario == "bad-parent")
-    {
-        pidone_e2e::util::show(&format!(
-            "docker logs of bad-parent under pidone:\n{}{}",
-            o.output, o.log
-        ));
-    }
-    pidone_e2e::util::show(&format!(
-        "e2e: all docker scenarios done after {:.1} s",
-        t.elapsed().as_secs_f64()
-    ));
-
-    let mut failures = Vec::new();
-    for o in &outcomes {
-        let bad = match o.init {
-            Init::Pidone => scenario::check_pidone(o),
-            _ => scenario::check_control(o),
-        };
-        if !bad.is_empty() {
-            failures.push(format!("{}\n  {}\n{}", o.scenario, bad.join("\n  "), dump(o)));
-        }
-    }
-    drop(engine);
-    assert!(
-        failures.is_empty(),
-        "{} runs broke their facts:\n{}\n\n{tbl}",
-        failures.len(),
-        failures.join("\n\n")
+    let verdict = pidone_e2e::publish_and_check(
+        &format!(
+            "docker {} (`docker stop`, 10 s), tini = `docker run --init`",
+            engine.version
+        ),
+        &outcomes,
     );
+    drop(engine);
+    if let Err(e) = verdict {
+        panic!("{e}");
+    }
 }

@@ -2,9 +2,9 @@
 //! with no init. Prints the comparison table; asserts pidone's facts and the control facts.
 #![forbid(unsafe_code)]
 
-use pidone_e2e::outcome::{dump, table, Outcome};
+use pidone_e2e::outcome::Outcome;
 use pidone_e2e::runc::{self, Runc, Setup};
-use pidone_e2e::scenario::{self, Init};
+use pidone_e2e::scenario;
 
 #[test]
 fn runc_containers_stop_in_time_under_pidone() {
@@ -33,46 +33,21 @@ fn runc_containers_stop_in_time_under_pidone() {
         "the preflight container printed {hello:?}"
     );
 
-    let jobs: Vec<(Init, scenario::Scenario)> = scenario::all()
-        .into_iter()
-        .flat_map(|sc| Init::ALL.map(|init| (init, sc)))
-        .collect();
+    let jobs = pidone_e2e::all_jobs();
     let outcomes: Vec<Outcome> = pidone_e2e::run_parallel(&jobs, 3, |(init, sc)| {
         runc::run_scenario(&runc, &setup, *init, sc)
     });
 
-    let tbl = table(&outcomes);
-    pidone_e2e::util::show(&format!(
-        "runc ({}), docker-stop-like stop (TERM, 10 s, KILL):\n{tbl}",
-        runc.version
-    ));
-    let _ = std::fs::write(pidone_e2e::util::target_dir().join("e2e-runc-table.md"), &tbl);
-    if let Some(o) = outcomes
-        .iter()
-        .find(|o| o.init == Init::Pidone && o.scenario == "bad-parent")
-    {
-        pidone_e2e::util::show(&format!(
-            "pidone's log (stderr) for bad-parent under runc:\n{}",
-            o.log
-        ));
-    }
-
-    let mut failures = Vec::new();
-    for o in &outcomes {
-        let bad = match o.init {
-            Init::Pidone => scenario::check_pidone(o),
-            _ => scenario::check_control(o),
-        };
-        if !bad.is_empty() {
-            failures.push(format!("{}\n  {}\n{}", o.scenario, bad.join("\n  "), dump(o)));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} runs broke their facts:\n{}\n\n{tbl}",
-        failures.len(),
-        failures.join("\n\n")
+    let verdict = pidone_e2e::publish_and_check(
+        &format!(
+            "runc ({}), docker-stop-like stop (TERM, 10 s, KILL)",
+            runc.version
+        ),
+        &outcomes,
     );
+    if let Err(e) = verdict {
+        panic!("{e}");
+    }
 }
 
 #[test]
