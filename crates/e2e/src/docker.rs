@@ -25,8 +25,11 @@ use std::time::{Duration, Instant};
 pub const CLIENT: &str = "/usr/bin/docker";
 /// The tag of the imported debootstrap image.
 pub const BASE_IMAGE: &str = "pidone-e2e-base:bookworm";
-/// The tag of the image built from examples/docker/Dockerfile.
+/// The tag of the image built from examples/docker/Dockerfile on [`BASE_IMAGE`].
 pub const PIDONE_IMAGE: &str = "pidone-e2e:latest";
+/// The same Dockerfile built `FROM scratch`: nothing but pidone and the app files, which proves
+/// the binary is static.
+pub const SCRATCH_IMAGE: &str = "pidone-e2e:scratch";
 
 const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -143,7 +146,15 @@ impl Engine {
     }
 
     /// `docker build` examples/docker/Dockerfile with pidone and the app folder as context.
-    pub fn build_pidone_image(&self, pidone: &Path, app: &Path) -> Result<String, String> {
+    ///
+    /// `base` is the Dockerfile's `BASE` build argument, `tag` the image's name.
+    pub fn build_pidone_image(
+        &self,
+        pidone: &Path,
+        app: &Path,
+        base: &str,
+        tag: &str,
+    ) -> Result<String, String> {
         let ctx = TempDir::new("pidone-e2e-build")?;
         let dockerfile = util::workspace_root().join("examples/docker/Dockerfile");
         std::fs::copy(&dockerfile, ctx.path().join("Dockerfile"))
@@ -154,17 +165,17 @@ impl Engine {
         std::fs::create_dir(&app_ctx).map_err(|e| format!("create {}: {e}", app_ctx.display()))?;
         util::copy_files(app, &app_ctx)?;
         let c = ctx.path().to_string_lossy().into_owned();
-        let base = format!("BASE={BASE_IMAGE}");
+        let base = format!("BASE={base}");
         self.docker_ok(
-            &["build", "--build-arg", &base, "-t", PIDONE_IMAGE, &c],
+            &["build", "--build-arg", &base, "-t", tag, &c],
             Duration::from_secs(300),
         )
     }
 
     /// `docker run --rm` of pidone's image with `args`: says exactly why the engine cannot run
     /// containers on this machine, in seconds, before any scenario runs.
-    pub fn preflight(&self, args: &[&str]) -> Result<String, String> {
-        let mut all = vec!["run", "--rm", "--network", "none", PIDONE_IMAGE];
+    pub fn preflight(&self, image: &str, args: &[&str]) -> Result<String, String> {
+        let mut all = vec!["run", "--rm", "--network", "none", image];
         all.extend(args);
         self.docker_ok(&all, CMD_TIMEOUT)
     }

@@ -30,7 +30,7 @@ fn docker_stop_ends_in_time_under_pidone() {
         .import_base(&tarball)
         .unwrap_or_else(|e| panic!("docker import: {e}\n{}", engine.log_tail()));
     engine
-        .build_pidone_image(&pidone, app.path())
+        .build_pidone_image(&pidone, app.path(), docker::BASE_IMAGE, docker::PIDONE_IMAGE)
         .unwrap_or_else(|e| {
             panic!(
                 "docker build of examples/docker/Dockerfile: {e}\n{}",
@@ -42,7 +42,7 @@ fn docker_stop_ends_in_time_under_pidone() {
         t.elapsed().as_secs_f64()
     ));
     let hello = engine
-        .preflight(&["echo", "hello from a docker container"])
+        .preflight(docker::PIDONE_IMAGE, &["echo", "hello from a docker container"])
         .unwrap_or_else(|e| {
             panic!(
                 "dockerd runs but cannot run a container on this machine: {e}\n{}",
@@ -52,6 +52,18 @@ fn docker_stop_ends_in_time_under_pidone() {
     assert!(
         hello.contains("hello from a docker container"),
         "the preflight container printed {hello:?}"
+    );
+
+    // FROM scratch: no libc, no shell. pidone runs and supervises itself as the command.
+    engine
+        .build_pidone_image(&pidone, app.path(), "scratch", docker::SCRATCH_IMAGE)
+        .unwrap_or_else(|e| panic!("docker build of examples/docker/Dockerfile FROM scratch: {e}"));
+    let version = engine
+        .preflight(docker::SCRATCH_IMAGE, &["/pidone", "--version"])
+        .unwrap_or_else(|e| panic!("pidone does not run in a scratch image (is it static?): {e}"));
+    assert!(
+        version.starts_with("pidone "),
+        "`pidone -- /pidone --version` in a scratch image printed {version:?}"
     );
 
     let jobs = pidone_e2e::all_jobs();
