@@ -182,9 +182,14 @@ impl Engine {
 
     /// Run `sc` under `init`, stop it with `docker stop`, and report what was seen.
     pub fn run_scenario(&self, init: Init, sc: &Scenario) -> Outcome {
+        self.run_scenario_with(init, sc, &[])
+    }
+
+    /// [`Engine::run_scenario`] with extra `docker run` options (`-e`, `-v`, ...).
+    pub fn run_scenario_with(&self, init: Init, sc: &Scenario, options: &[&str]) -> Outcome {
         let mut o = Outcome::new("docker", init, sc.name);
         let name = util::unique(&format!("pidone-e2e-{}-{}", init.name(), sc.name));
-        if let Err(e) = self.run_inner(init, sc, &name, &mut o) {
+        if let Err(e) = self.run_inner(init, sc, options, &name, &mut o) {
             o.error = Some(e);
         }
         if let Ok(out) = util::run(self.docker().args(["logs", &name]), CMD_TIMEOUT) {
@@ -195,7 +200,14 @@ impl Engine {
         o
     }
 
-    fn run_inner(&self, init: Init, sc: &Scenario, name: &str, o: &mut Outcome) -> Result<(), String> {
+    fn run_inner(
+        &self,
+        init: Init,
+        sc: &Scenario,
+        options: &[&str],
+        name: &str,
+        o: &mut Outcome,
+    ) -> Result<(), String> {
         let pids = PIDS_LIMIT.to_string();
         let mut args: Vec<&str> = vec![
             "run",
@@ -209,6 +221,7 @@ impl Engine {
             "--pids-limit",
             &pids,
         ];
+        args.extend(options);
         match init {
             // The image's own ENTRYPOINT ["/pidone", "--"]: the scenario is the CMD.
             Init::Pidone => args.extend([PIDONE_IMAGE].iter().chain(sc.argv)),

@@ -4,7 +4,8 @@
 #![forbid(unsafe_code)]
 
 use pidone_e2e::docker::{self, Engine};
-use pidone_e2e::outcome::Outcome;
+use pidone_e2e::outcome::{Outcome, Stop};
+use pidone_e2e::scenario::{self, Init};
 use std::time::Instant;
 
 #[test]
@@ -70,6 +71,7 @@ fn docker_stop_ends_in_time_under_pidone() {
     let outcomes: Vec<Outcome> =
         pidone_e2e::run_parallel(&jobs, 3, |(init, sc)| engine.run_scenario(*init, sc));
 
+    let k8s = check_env_config_and_termination_log(&engine);
     let verdict = pidone_e2e::publish_and_check(
         &format!(
             "docker {} (`docker stop`, 10 s), tini = `docker run --init`",
@@ -78,7 +80,72 @@ fn docker_stop_ends_in_time_under_pidone() {
         &outcomes,
     );
     drop(engine);
+    assert!(
+        k8s.is_empty(),
+        "Kubernetes-style configuration: {}",
+        k8s.join("\n")
+    );
     if let Err(e) = verdict {
         panic!("{e}");
     }
+}
+
+/// What a Kubernetes manifest does: options from the environment (`PIDONE_GRACE=3`,
+/// `PIDONE_LOG_FORMAT=json` for a log pipeline) and a `/dev/termination-log` file that the
+/// kubelet shows in the pod status. The bad-parent container must stop at the 3 s grace, log only
+/// JSON lines, and leave its exit summary in the termination log.
+fn check_env_config_and_termination_log(engine: &Engine) -> Vec<String> {
+    let dir = pidone_e2e::util::TempDir::new("pidone-e2e-termlog").unwrap();
+    let termlog = dir.path().join("termination-log");
+    std::fs::write(&termlog, b"").unwrap();
+    let volume = format!("{}:/dev/termination-log", termlog.display());
+    let options = [
+        "-e",
+        "PIDONE_GRACE=3",
+        "-e",
+        "PIDONE_LOG_FORMAT=json",
+        "-v",
+        &volume,
+    ];
+    let bad_parent = scenario::all()
+        .into_iter()
+        .find(|s| s.name == "bad-parent")
+        .unwrap();
+    let o = engine.run_scenario_with(Init::Pidone, &bad_parent, &options);
+    let summary = std::fs::read_to_string(&termlog).unwrap_or_default();
+    pidone_e2e::util::show(&format!(
+        "docker, bad-parent with PIDONE_GRACE=3 PIDONE_LOG_FORMAT=json: stop {:?} after {:.2} s, exit {:?}\n\
+         termination log: {summary}\ndocker logs (stderr):\n{}",
+        o.stop, o.stop_secs, o.exit, o.log
+    ));
+
+    let mut bad: Vec<String> = o.error.iter().cloned().collect();
+    if o.stop != Stop::ByTerm || o.exit != Some(137) || !(2.5..=4.5).contains(&o.stop_secs) {
+        bad.push(format!(
+            "expected a stop at the 3 s grace with exit 137, got {:?} exit {:?} after {:.2} s",
+            o.stop, o.exit, o.stop_secs
+        ));
+    }
+    let lines: Vec<&str> = o.log.lines().filter(|l| !l.trim().is_empty()).collect();
+    let not_json: Vec<&&str> = lines
+        .iter()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_err())
+        .collect();
+    if lines.is_empty() || !not_json.is_empty() {
+        bad.push(format!(
+            "with PIDONE_LOG_FORMAT=json every log line must be JSON; not JSON: {not_json:?}"
+        ));
+    }
+    if !lines
+        .iter()
+        .any(|l| l.contains("SIGKILL") && l.contains("parent.py"))
+    {
+        bad.push("no JSON log line names the SIGKILLed parent.py".into());
+    }
+    if !summary.contains("137") {
+        bad.push(format!(
+            "/dev/termination-log should hold the exit summary with 137, holds {summary:?}"
+        ));
+    }
+    bad
 }
