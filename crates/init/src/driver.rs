@@ -172,43 +172,52 @@ impl Driver<'_> {
                 .machine
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            if let Err(e) = self.signals.wait(timeout) {
-                self.log.error(&format!("{e}"));
-            }
-            let mut events = Vec::new();
-            loop {
-                match self.signals.read_one() {
-                    Ok(Some(r)) if r.signal == Signal::CHLD => {}
-                    Ok(Some(r)) => {
-                        self.log.log(
-                            Level::Debug,
-                            "signal received",
-                            &[
-                                ("signal", r.signal.to_string()),
-                                ("from_pid", r.sender_pid.to_string()),
-                            ],
-                        );
-                        events.push(Event::Signal(r.signal));
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.log.error(&format!("{e}"));
-                        break;
-                    }
+            let batch = match self.signals.wait_batch(timeout) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.log.error(&format!("{e}"));
+                    Vec::new()
+                }
+            };
+            let mut child_ended = false;
+            // Signals first: forwarding is what a waiting sender measures, reaping can follow.
+            for r in batch {
+                if r.signal == Signal::CHLD {
+                    child_ended = true;
+                    continue;
+                }
+                self.log.log(
+                    Level::Debug,
+                    "signal received",
+                    &[
+                        ("signal", r.signal.to_string()),
+                        ("from_pid", r.sender_pid.to_string()),
+                    ],
+                );
+                if let Some(code) = self.feed(Event::Signal(r.signal)) {
+                    return code;
                 }
             }
-            // Reap on every wake-up, not only on SIGCHLD: several exits can share one SIGCHLD,
-            // and reaping is cheap (one waitpid that returns "none ready").
-            events.extend(self.reap_all());
+            // SIGCHLD is blocked from before the first fork, so every exit leaves one pending;
+            // several exits can share it, hence the loop inside reap_all.
+            let mut events = if child_ended { self.reap_all() } else { Vec::new() };
             events.push(Event::Tick);
             for ev in events {
-                for action in self.machine.on_event(ev, Instant::now()) {
-                    if let Some(code) = self.perform(action) {
-                        return code;
-                    }
+                if let Some(code) = self.feed(ev) {
+                    return code;
                 }
             }
         }
+    }
+
+    /// Give one event to the machine and perform its actions; `Some(code)` to exit.
+    fn feed(&mut self, ev: Event) -> Option<i32> {
+        for action in self.machine.on_event(ev, Instant::now()) {
+            if let Some(code) = self.perform(action) {
+                return Some(code);
+            }
+        }
+        None
     }
 
     /// Reap every ended child; turn the main child's end and an empty tree into events.
