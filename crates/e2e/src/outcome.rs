@@ -92,6 +92,9 @@ impl Outcome {
                 "daemon killed before its clean shutdown"
             });
         }
+        if self.init == Init::Pidone && self.report_before_kill("verdict") {
+            notes.push("diagnosis before the SIGKILL");
+        }
         if self.init == Init::Pidone && self.log_has_line_with(&["SIGKILL to"]) {
             notes.push("log names the SIGKILLed processes");
         }

@@ -183,8 +183,19 @@ pub fn check_pidone(o: &Outcome) -> Vec<String> {
             bad.push(format!("pidone's log has no line naming {s:?}"));
         }
     }
-    if o.scenario == "bad-parent" && !o.report_before_kill("parent.py") {
-        bad.push("pidone's log has no report naming parent.py before the SIGKILL line".into());
+    // The diagnosis (section 3 of the design) is out before the SIGKILL and names the cause.
+    let need_in_report: &[&str] = match o.scenario {
+        "bad-parent" => &["parent.py", "wait4", "multiprocessing"],
+        "ignores-term" => &["sleep 1000", "ignores SIGTERM"],
+        "orphan-ignores-term" => &["sleep 1001", "ignores SIGTERM"],
+        _ => &[],
+    };
+    for s in need_in_report {
+        if !o.report_before_kill(s) {
+            bad.push(format!(
+                "pidone's log has no report line naming {s:?} before the SIGKILL line"
+            ));
+        }
     }
     if o.scenario == "orphan-daemon" && !o.output.contains("clean shutdown") {
         bad.push("the orphaned daemon did not print its clean shutdown".into());
