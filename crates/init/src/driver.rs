@@ -4,7 +4,7 @@
 //! Single-threaded and event-driven: the loop sleeps in `poll(2)` on a signalfd, with a timeout
 //! only while the machine has a deadline (drain, report, grace). An idle init makes no wake-ups.
 
-use crate::config::{Config, Level, LogFormat, Personality, Target};
+use crate::config::{Config, Level, Personality, Target};
 use crate::log::{write_stderr, Logger};
 use crate::machine::{Action, Event, Machine, ReportPhase};
 use crate::report::{ReportRequest, Reporter};
@@ -417,10 +417,8 @@ impl Driver<'_> {
         if !path.exists() {
             return;
         }
-        let text = match self.cfg.log_format {
-            LogFormat::Text => format!("pidone: {line}\n"),
-            LogFormat::Json => format!("{{\"msg\":\"{}\"}}\n", crate::log::json_escape(line)),
-        };
+        // Plain text whatever the log format: Kubernetes shows this file as is in the pod status.
+        let text = format!("pidone: {line}\n");
         if let Err(e) = std::fs::write(path, text) {
             self.log.warn(&format!("cannot write {}: {e}", path.display()));
         }

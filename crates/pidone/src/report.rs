@@ -22,6 +22,8 @@ pub struct DiagReporter;
 /// The report's first JSON line.
 #[derive(Serialize)]
 struct Header<'a> {
+    /// Unix time in seconds, like every other JSON log line of the init.
+    ts: f64,
     level: &'static str,
     msg: &'static str,
     phase: &'a str,
@@ -34,6 +36,7 @@ struct Header<'a> {
 /// One JSON line per explanation.
 #[derive(Serialize)]
 struct Why<'a> {
+    ts: f64,
     level: &'static str,
     msg: &'static str,
     phase: &'a str,
@@ -123,7 +126,12 @@ pub fn render(snap: &Snapshot, req: &ReportRequest<'_>) -> Report {
             }
         }
         LogFormat::Json => {
+            let ts = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
             let h = Header {
+                ts,
                 level: "warn",
                 msg: "still running",
                 phase: req.phase,
@@ -138,6 +146,7 @@ pub fn render(snap: &Snapshot, req: &ReportRequest<'_>) -> Report {
             }
             for e in &exps {
                 let w = Why {
+                    ts,
                     level: "warn",
                     msg: "why",
                     phase: req.phase,
