@@ -35,6 +35,15 @@ fn run_init(args: cli::InitArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let _ = config;
-    anyhow::bail!("init not implemented yet")
+    let mut reporter = report::DiagReporter;
+    match pidone_init::driver::run(config, &mut reporter) {
+        Ok(code) => Ok(exit_code(code)),
+        // The driver has already logged the one-line reason (e.g. "foo: command not found").
+        Err(e) => Ok(exit_code(e.exit_code())),
+    }
+}
+
+/// An exit status as the process's exit code (statuses are 0-255 by construction).
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(255))
 }

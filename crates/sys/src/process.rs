@@ -195,3 +195,42 @@ pub fn become_subreaper() -> Result<(), SysError> {
 pub fn is_subreaper() -> bool {
     nix::sys::prctl::get_child_subreaper().unwrap_or(false)
 }
+
+/// `waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)`: the pid of an ended child, left unreaped so
+/// its `/proc` entry can still be read (for logging its command) before [`reap_pid`].
+pub fn peek_ended() -> Result<Option<Pid>, SysError> {
+    use nix::sys::wait::{waitid, Id};
+    loop {
+        match waitid(
+            Id::All,
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+        ) {
+            Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(st) => return Ok(st.pid().and_then(|p| Pid::from_raw(p.as_raw()))),
+            Err(Errno::ECHILD) => return Ok(None),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(SysError::new("waitid(P_ALL, WNOWAIT)", e)),
+        }
+    }
+}
+
+/// `waitpid(pid, WNOHANG)` for one known child.
+pub fn reap_pid(pid: Pid) -> Result<Reaped, SysError> {
+    loop {
+        match waitpid(
+            nix::unistd::Pid::from_raw(pid.as_raw()),
+            Some(WaitPidFlag::WNOHANG),
+        ) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(Reaped::Child(pid, ExitStatus::Exited(code))),
+            Ok(WaitStatus::Signaled(_, sig, core)) => {
+                let sig = Signal::from_raw(sig as i32).expect("kernel signals are 1..=64");
+                return Ok(Reaped::Child(pid, ExitStatus::Signaled(sig, core)));
+            }
+            Ok(WaitStatus::StillAlive) => return Ok(Reaped::NoneReady),
+            Ok(_) => continue,
+            Err(Errno::ECHILD) => return Ok(Reaped::NoChildren),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(SysError::new(format!("waitpid({pid}, WNOHANG)"), e)),
+        }
+    }
+}

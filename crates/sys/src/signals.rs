@@ -107,7 +107,7 @@ impl SignalSource {
     }
 
     /// Read one pending signal without blocking.
-    pub fn next(&mut self) -> Result<Option<Received>, SysError> {
+    pub fn read_one(&mut self) -> Result<Option<Received>, SysError> {
         match self.fd.read_signal() {
             Ok(Some(info)) => Ok(Signal::from_raw(info.ssi_signo as i32).map(|signal| Received {
                 signal,

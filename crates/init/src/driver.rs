@@ -1,0 +1,387 @@
+//! The event loop: turns signals, reaped children and deadlines into [`Event`]s for the
+//! [`Machine`] and performs its [`Action`]s with real syscalls.
+//!
+//! Single-threaded and event-driven: the loop sleeps in `poll(2)` on a signalfd, with a timeout
+//! only while the machine has a deadline (drain, report, grace). An idle init makes no wake-ups.
+
+use crate::config::{Config, Level, LogFormat, Target};
+use crate::log::{write_stderr, Logger};
+use crate::machine::{Action, Event, Machine, ReportPhase};
+use crate::report::{ReportRequest, Reporter};
+use crate::summary::{summary, Counts};
+use crate::tree;
+use pidone_sys::process::{self, kill_everything, kill_process, kill_process_group, Reaped};
+use pidone_sys::signals::{self, SignalSource};
+use pidone_sys::spawn::{self, Group, SpawnError};
+use pidone_sys::{Delivery, Pid, Signal, SysError};
+use std::time::Instant;
+
+/// Why the init could not get to the point of running its child.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// Setting up signal handling failed.
+    #[error("cannot set up signal handling")]
+    Signals(#[source] SysError),
+    /// The command could not be started (127/126).
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+}
+
+impl InitError {
+    /// The documented exit status for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            InitError::Signals(_) => 1,
+            InitError::Spawn(e) => e.exit_code(),
+        }
+    }
+}
+
+/// The running init.
+struct Driver<'r> {
+    cfg: Config,
+    log: Logger,
+    reporter: &'r mut dyn Reporter,
+    pid1: bool,
+    main: Pid,
+    signals: SignalSource,
+    machine: Machine,
+    counts: Counts,
+    last_report_key: Option<String>,
+}
+
+/// Run `cfg.command` under the init until the whole tree is gone; returns the exit status.
+pub fn run(cfg: Config, reporter: &mut dyn Reporter) -> Result<i32, InitError> {
+    let log = Logger {
+        level: cfg.log_level,
+        format: cfg.log_format,
+    };
+    let started = Instant::now();
+    let pid1 = Pid::this().as_raw() == 1;
+    if !pid1 {
+        // Not PID 1: orphans would go to the namespace's real init unless we claim them.
+        match process::become_subreaper() {
+            Ok(()) => log.debug("not PID 1: running as child subreaper"),
+            Err(e) => log.warn(&format!(
+                "not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped"
+            )),
+        }
+    }
+    let budget = cfg.drain + cfg.grace;
+    if budget > cfg.runtime_deadline {
+        log.warn(&format!(
+            "--drain {:.1}s + --grace {:.1}s = {:.1}s exceeds the runtime's stop deadline of {:.1}s \
+             (PIDONE_RUNTIME_DEADLINE): the runtime may SIGKILL the container before pidone reports and stops it",
+            cfg.drain.as_secs_f64(),
+            cfg.grace.as_secs_f64(),
+            budget.as_secs_f64(),
+            cfg.runtime_deadline.as_secs_f64()
+        ));
+    }
+
+    let (original_mask, signals) = signals::block_and_listen().map_err(InitError::Signals)?;
+    let stdin_tty = signals::is_tty(std::io::stdin().as_fd_borrowed());
+    let group = match (cfg.target, stdin_tty) {
+        (_, true) => Group::OwnForeground,
+        (Target::Group, false) => Group::Own,
+        _ => Group::Inherit,
+    };
+    let main = match spawn::spawn(&cfg.command, &original_mask, group) {
+        Ok(pid) => pid,
+        Err(e) => {
+            log.error(&e.to_string());
+            return Err(InitError::Spawn(e));
+        }
+    };
+    log.log(
+        Level::Debug,
+        "started",
+        &[
+            ("pid", main.to_string()),
+            ("mode", if pid1 { "pid1" } else { "subreaper" }.to_string()),
+            (
+                "cmd",
+                cfg.command
+                    .iter()
+                    .map(|a| a.to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        ],
+    );
+    let machine = Machine::new(&cfg, started);
+    let mut d = Driver {
+        cfg,
+        log,
+        reporter,
+        pid1,
+        main,
+        signals,
+        machine,
+        counts: Counts::default(),
+        last_report_key: None,
+    };
+    Ok(d.run_loop())
+}
+
+/// `std::io::Stdin` → `BorrowedFd` without depending on the trait import at call sites.
+trait AsFdBorrowed {
+    fn as_fd_borrowed(&self) -> std::os::fd::BorrowedFd<'_>;
+}
+impl AsFdBorrowed for std::io::Stdin {
+    fn as_fd_borrowed(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(self)
+    }
+}
+
+impl Driver<'_> {
+    fn run_loop(&mut self) -> i32 {
+        loop {
+            let timeout = self
+                .machine
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.signals.wait(timeout) {
+                self.log.error(&format!("{e}"));
+            }
+            let mut events = Vec::new();
+            loop {
+                match self.signals.read_one() {
+                    Ok(Some(r)) if r.signal == Signal::CHLD => {}
+                    Ok(Some(r)) => {
+                        self.log.log(
+                            Level::Debug,
+                            "signal received",
+                            &[
+                                ("signal", r.signal.to_string()),
+                                ("from_pid", r.sender_pid.to_string()),
+                            ],
+                        );
+                        events.push(Event::Signal(r.signal));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.log.error(&format!("{e}"));
+                        break;
+                    }
+                }
+            }
+            // Reap on every wake-up, not only on SIGCHLD: several exits can share one SIGCHLD,
+            // and reaping is cheap (one waitpid that returns "none ready").
+            events.extend(self.reap_all());
+            events.push(Event::Tick);
+            for ev in events {
+                for action in self.machine.on_event(ev, Instant::now()) {
+                    if let Some(code) = self.perform(action) {
+                        return code;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reap every ended child; turn the main child's end and an empty tree into events.
+    fn reap_all(&mut self) -> Vec<Event> {
+        let mut main_status = None;
+        let mut empty = false;
+        let peek = self.log.enabled(Level::Debug);
+        loop {
+            let result = if peek {
+                // Read the orphan's command before its /proc entry disappears with the zombie.
+                match process::peek_ended() {
+                    Ok(Some(pid)) => {
+                        let cmd = if pid != self.main {
+                            tree::command_of(pid)
+                        } else {
+                            String::new()
+                        };
+                        process::reap_pid(pid).map(|r| (r, cmd))
+                    }
+                    Ok(None) => process::reap_one().map(|r| (r, String::new())),
+                    Err(e) => Err(e),
+                }
+            } else {
+                process::reap_one().map(|r| (r, String::new()))
+            };
+            match result {
+                Ok((Reaped::Child(pid, status), _)) if pid == self.main => main_status = Some(status),
+                Ok((Reaped::Child(pid, status), cmd)) => {
+                    self.counts.orphans_reaped += 1;
+                    self.log.log(
+                        Level::Debug,
+                        "reaped orphan",
+                        &[
+                            ("pid", pid.to_string()),
+                            ("cmd", cmd),
+                            ("status", status.to_string()),
+                        ],
+                    );
+                }
+                Ok((Reaped::NoneReady, _)) => break,
+                Ok((Reaped::NoChildren, _)) => {
+                    empty = true;
+                    break;
+                }
+                Err(e) => {
+                    self.log.error(&format!("{e}"));
+                    break;
+                }
+            }
+        }
+        let mut events = Vec::new();
+        if let Some(status) = main_status {
+            events.push(Event::MainExited {
+                status,
+                others_alive: !empty,
+            });
+        } else if empty {
+            events.push(Event::TreeEmpty);
+        }
+        events
+    }
+
+    fn main_alive(&self) -> bool {
+        self.machine.main_status().is_none()
+    }
+
+    /// Perform one action; `Some(code)` when the init must exit.
+    fn perform(&mut self, action: Action) -> Option<i32> {
+        match action {
+            Action::Log(level, msg) => self.log.log(level, &msg, &[]),
+            Action::Forward(sig) => self.forward(sig),
+            Action::SignalRest(sig) => {
+                let n = self.signal_all(sig);
+                self.log.log(
+                    Level::Debug,
+                    "signalled remaining processes",
+                    &[("signal", sig.to_string()), ("count", n.to_string())],
+                );
+            }
+            Action::Report(phase) => self.report(phase),
+            Action::KillAll => {
+                let alive = tree::live_descendants();
+                if !alive.is_empty() {
+                    let list = alive
+                        .iter()
+                        .map(|p| format!("{p} ({})", tree::command_of(*p)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.log.log(
+                        Level::Warn,
+                        &format!("grace period over: sending SIGKILL to {list}"),
+                        &[("count", alive.len().to_string())],
+                    );
+                    if self.counts.killed == 0 {
+                        self.counts.killed = alive.len();
+                    }
+                }
+                self.signal_all(Signal::KILL);
+            }
+            Action::Exit(code) => {
+                let line = summary(code, self.machine.timeline(), self.counts, Instant::now());
+                self.log.info(&line);
+                self.write_termination_log(&line);
+                return Some(code);
+            }
+        }
+        None
+    }
+
+    fn forward(&mut self, sig: Signal) {
+        let result = match self.cfg.target {
+            Target::Child if self.main_alive() => kill_process(self.main, sig).map(|d| (d, 1)),
+            // The child leads its own group (setpgid in spawn), so its pid is the group id. The
+            // group can outlive its leader, so keep signalling it after the main child exits.
+            Target::Group => kill_process_group(self.main, sig).map(|d| (d, 1)),
+            Target::All => Ok((Delivery::Sent, self.signal_all(sig))),
+            Target::Child => Ok((Delivery::Gone, 0)),
+        };
+        match result {
+            Ok((Delivery::Sent, _)) => {
+                self.log
+                    .log(Level::Debug, "forwarded", &[("signal", sig.to_string())]);
+            }
+            Ok((Delivery::Gone, _)) => {
+                self.log.log(
+                    Level::Debug,
+                    "nobody to forward to",
+                    &[("signal", sig.to_string())],
+                );
+            }
+            Err(e) => self.log.warn(&format!("cannot forward {sig}: {e}")),
+        }
+    }
+
+    /// Signal every process below the init; returns how many were signalled (an estimate as
+    /// PID 1, where one `kill(-1)` does it).
+    fn signal_all(&mut self, sig: Signal) -> usize {
+        if self.pid1 {
+            match kill_everything(sig) {
+                Ok(Delivery::Sent) => 1,
+                Ok(Delivery::Gone) => 0,
+                // NotPid1 cannot happen (pid1 was checked at start); like any refusal it is logged.
+                Err(e) => {
+                    self.log.warn(&format!("{e}"));
+                    0
+                }
+            }
+        } else {
+            // Subreaper mode: only our own descendants, one by one. Never kill(-1), never a
+            // group we did not create.
+            let mut n = 0;
+            for pid in tree::live_descendants() {
+                match kill_process(pid, sig) {
+                    Ok(Delivery::Sent) => n += 1,
+                    Ok(Delivery::Gone) => {}
+                    Err(e) => self.log.warn(&format!("{e}")),
+                }
+            }
+            n
+        }
+    }
+
+    fn report(&mut self, phase: ReportPhase) {
+        let alive = tree::live_descendants();
+        if alive.is_empty() {
+            return;
+        }
+        let elapsed = self
+            .machine
+            .timeline()
+            .stop_began
+            .map(|t| t.elapsed().as_secs_f64())
+            .unwrap_or(0.0);
+        let req = ReportRequest {
+            alive: &alive,
+            main_child: self.main_alive().then_some(self.main),
+            stop_signal: self.cfg.stop_signal(),
+            format: self.cfg.log_format,
+            phase: phase.as_str(),
+            elapsed_secs: elapsed,
+        };
+        let report = self.reporter.report(&req);
+        if phase == ReportPhase::BeforeKill && self.last_report_key.as_deref() == Some(report.key.as_str()) {
+            self.log
+                .info("still the same processes in the same state as the last report");
+            return;
+        }
+        self.last_report_key = Some(report.key);
+        if self.log.enabled(Level::Warn) {
+            write_stderr(&report.text);
+        }
+    }
+
+    fn write_termination_log(&self, line: &str) {
+        let path = &self.cfg.termination_log;
+        if !path.exists() {
+            return;
+        }
+        let text = match self.cfg.log_format {
+            LogFormat::Text => format!("pidone: {line}\n"),
+            LogFormat::Json => format!("{{\"msg\":\"{}\"}}\n", crate::log::json_escape(line)),
+        };
+        if let Err(e) = std::fs::write(path, text) {
+            self.log.warn(&format!("cannot write {}: {e}", path.display()));
+        }
+    }
+}
