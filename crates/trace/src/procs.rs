@@ -139,7 +139,7 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     if out.json {
         out.line(
             &json!({"type": "summary", "tracer": "procs", "forks": summary.forks, "execs": summary.execs,
-                    "exits": summary.exits, "lost": summary.lost, "seconds": secs})
+                    "exits": summary.exits, "lost": summary.lost, "seconds": secs, "ended": stop})
             .to_string(),
         )?;
     } else {

@@ -180,7 +180,7 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     if out.json {
         out.line(
             &json!({"type": "summary", "tracer": "signals", "signals": summary.signals,
-                    "lost": summary.lost, "seconds": secs})
+                    "lost": summary.lost, "seconds": secs, "ended": stop})
             .to_string(),
         )?;
     } else {

@@ -129,7 +129,8 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
         }
         out.line(
             &json!({"type": "summary", "tracer": "syscalls", "pid": cfg.pid, "follow": cfg.follow,
-                    "calls": summary.total, "syscalls": summary.counts.len(), "seconds": secs})
+                    "calls": summary.total, "syscalls": summary.counts.len(), "seconds": secs,
+                    "ended": stop})
             .to_string(),
         )?;
     } else {
