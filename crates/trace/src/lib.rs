@@ -70,6 +70,11 @@ pub enum TraceError {
         #[source]
         source: aya::maps::MapError,
     },
+    #[error(
+        "the kernel has no BTF ({}): pidone trace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+        session::KERNEL_BTF
+    )]
+    NoKernelBtf,
     #[error("the embedded BPF object has no {name}: it does not match this loader")]
     MissingInObject { name: &'static str },
     #[error("no process {pid}")]

@@ -1,7 +1,7 @@
 //! `pidone trace procs`: process lifecycle, one line per fork, exec and exit, with times.
 
 use crate::event::{ProcEvent, ProcKind};
-use crate::session::{self, Clock, Session, Wake};
+use crate::session::{self, Clock, LoadOptions, Session, Wake};
 use crate::{fmt_task, kernel_comm, objects, Output, TraceError};
 use aya::maps::RingBuf;
 use serde_json::json;
@@ -90,7 +90,13 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     let ns_inum = cfg.ns.map(crate::pid_namespace_inode).transpose()?.unwrap_or(0);
     let comm = cfg.comm.as_deref().map(kernel_comm);
     let mut sess = Session::start(cfg.duration)?;
-    let mut bpf = session::load("procs", objects::procs(), &[("filter_ns_inum", ns_inum)])?;
+    let globals = [("filter_ns_inum", ns_inum)];
+    let opts = LoadOptions {
+        globals: &globals,
+        core: true,
+        ..LoadOptions::default()
+    };
+    let mut bpf = session::load("procs", objects::procs(), opts)?;
     let mut ring = RingBuf::try_from(
         bpf.take_map("events")
             .ok_or(TraceError::MissingInObject { name: "events" })?,

@@ -78,9 +78,28 @@ fn is_permission_error(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// Load an embedded object with its `volatile const` globals set. Globals are u32 and must
-/// exist in the object: a misspelt name is a bug we want to see, not a silently unset filter.
-pub fn load(what: &'static str, object: &[u8], globals: &[(&str, u32)]) -> Result<Ebpf, TraceError> {
+/// Where the running kernel describes its own types; CO-RE relocations are computed from it.
+pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// How to load one object.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions<'a> {
+    /// `volatile const` globals (u32). They must exist in the object: a misspelt name is a
+    /// bug we want to see, not a silently unset filter.
+    pub globals: &'a [(&'a str, u32)],
+    /// Maps whose size is changed before they are created.
+    pub max_entries: &'a [(&'a str, u32)],
+    /// The programs that will be loaded read kernel structs through CO-RE.
+    pub core: bool,
+}
+
+/// Load an embedded object (maps created, programs not yet loaded).
+pub fn load(what: &'static str, object: &[u8], opts: LoadOptions<'_>) -> Result<Ebpf, TraceError> {
+    // aya falls back to no relocation at all when the kernel has no BTF, which would make
+    // every CO-RE read use our placeholder offsets: refuse instead.
+    if opts.core && !std::path::Path::new(KERNEL_BTF).exists() {
+        return Err(TraceError::NoKernelBtf);
+    }
     // Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK (64 KiB by default); later ones
     // use the memory cgroup and ignore it. Raising it is best effort: if it fails, the load
     // error that follows says what was refused.
@@ -89,9 +108,14 @@ pub fn load(what: &'static str, object: &[u8], globals: &[(&str, u32)]) -> Resul
         nix::sys::resource::RLIM_INFINITY,
         nix::sys::resource::RLIM_INFINITY,
     );
+    // Note: EbpfLoader::new() parses the kernel's whole BTF (5 MB; ~12 ms of our ~17 ms
+    // start-up here) even when no program uses CO-RE. aya 0.14 offers no way around it.
     let mut loader = EbpfLoader::new();
-    for (name, value) in globals {
+    for (name, value) in opts.globals {
         loader.override_global(name, value, true);
+    }
+    for (name, n) in opts.max_entries {
+        loader.map_max_entries(name, *n);
     }
     loader.load(object).map_err(|source| {
         if is_permission_error(&source) {

@@ -2,7 +2,7 @@
 //! as live lines or, with `--count`, as totals per (signal, sender, target) at the end.
 
 use crate::event::SignalEvent;
-use crate::session::{self, Clock, Session, Wake};
+use crate::session::{self, Clock, LoadOptions, Session, Wake};
 use crate::{fmt_task, kernel_comm, objects, Output, TraceError};
 use aya::maps::RingBuf;
 use serde_json::json;
@@ -85,11 +85,13 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     let ns_inum = cfg.ns.map(crate::pid_namespace_inode).transpose()?.unwrap_or(0);
     let comm = cfg.comm.as_deref().map(kernel_comm);
     let mut sess = Session::start(cfg.duration)?;
-    let mut bpf = session::load(
-        "signals",
-        objects::signals(),
-        &[("filter_pid", cfg.pid.unwrap_or(0)), ("filter_ns_inum", ns_inum)],
-    )?;
+    let globals = [("filter_pid", cfg.pid.unwrap_or(0)), ("filter_ns_inum", ns_inum)];
+    let opts = LoadOptions {
+        globals: &globals,
+        core: true,
+        ..LoadOptions::default()
+    };
+    let mut bpf = session::load("signals", objects::signals(), opts)?;
     let mut ring = RingBuf::try_from(
         bpf.take_map("events")
             .ok_or(TraceError::MissingInObject { name: "events" })?,

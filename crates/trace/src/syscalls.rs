@@ -1,10 +1,10 @@
 //! `pidone trace syscalls -p PID [-f]`: how often each syscall was called. The counting is
 //! done in the kernel (`bpf/syscalls.bpf.c`); this side waits, then reads one small map.
 
-use crate::session::{self, Session, Wake};
+use crate::session::{self, LoadOptions, Session, Wake};
 use crate::syscall_names::{self, Arch};
 use crate::{objects, Output, TraceError};
-use aya::maps::HashMap as BpfHashMap;
+use aya::maps::{Array, HashMap as BpfHashMap};
 use serde_json::json;
 use std::time::Duration;
 
@@ -30,8 +30,14 @@ pub struct Summary {
     pub total: u64,
 }
 
+/// The slot of `bpf/syscalls.bpf.c` where numbers from it up are counted together.
+pub const OTHER: u32 = 1023;
+
 /// The display name of syscall `nr` on this machine, `syscall_N` when unknown.
 pub fn display_name(arch: Option<Arch>, nr: u32) -> String {
+    if nr == OTHER {
+        return format!("other (numbers >= {OTHER})");
+    }
     arch.and_then(|a| syscall_names::name(a, nr))
         .map(str::to_string)
         .unwrap_or_else(|| format!("syscall_{nr}"))
@@ -73,11 +79,16 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     session::check_privileges()?;
     let comm = comm_of(cfg.pid).ok_or(TraceError::NoSuchProcess { pid: cfg.pid })?;
     let mut sess = Session::start(cfg.duration)?;
-    let mut bpf = session::load(
-        "syscalls",
-        objects::syscalls(),
-        &[("target_tgid", cfg.pid), ("follow", u32::from(cfg.follow))],
-    )?;
+    let globals = [("target_tgid", cfg.pid), ("follow", u32::from(cfg.follow))];
+    // Hash maps are preallocated: without -f, the followed set is never used.
+    let shrink = [("followed", 1)];
+    let opts = LoadOptions {
+        globals: &globals,
+        max_entries: if cfg.follow { &[] } else { &shrink },
+        // sys_enter reads no kernel struct; the fork and exit programs of -f do.
+        core: cfg.follow,
+    };
+    let mut bpf = session::load("syscalls", objects::syscalls(), opts)?;
     if cfg.follow {
         // Attached before sys_enter so that no child forked after "attached" is missed.
         session::attach_raw(&mut bpf, "sched_process_fork", "sched_process_fork")?;
@@ -104,17 +115,19 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     let map = bpf
         .map("counts")
         .ok_or(TraceError::MissingInObject { name: "counts" })?;
-    let counts: BpfHashMap<_, u32, u64> = BpfHashMap::try_from(map).map_err(|source| TraceError::Map {
+    let counts: Array<_, u64> = Array::try_from(map).map_err(|source| TraceError::Map {
         name: "counts",
         source,
     })?;
     let mut raw = Vec::new();
-    for kv in counts.iter() {
-        let (nr, n) = kv.map_err(|source| TraceError::Map {
+    for (nr, n) in counts.iter().enumerate() {
+        let n = n.map_err(|source| TraceError::Map {
             name: "counts",
             source,
         })?;
-        raw.push((nr, n));
+        if n > 0 {
+            raw.push((nr as u32, n));
+        }
     }
     drop(bpf);
     let summary = sorted(raw);
@@ -162,6 +175,7 @@ mod tests {
     #[test]
     fn table_is_sorted_and_named() {
         let s = sorted(vec![(0, 5), (110, 1000), (231, 1), (999, 5)]);
+        assert_eq!(display_name(Some(Arch::X86_64), OTHER), "other (numbers >= 1023)");
         assert_eq!(s.total, 1011);
         let t = text_table(Some(Arch::X86_64), &s, Some(3));
         assert_eq!(
