@@ -107,28 +107,33 @@ def attach_bpftrace():
         busy.wait()
 
 
-def best(f, runs):
-    """The fastest of several runs: the machine is shared, noise only ever adds time."""
-    vals = [f() for _ in range(runs)]
-    return min(vals), vals
+runs = {"untraced": [], "pidone": [], "bpftrace": []}
+reports = []
+# Interleaved, so that a noisy neighbour slows every mode alike; the best of each is kept
+# (on a shared machine noise only ever adds time).
+for _ in range(RUNS):
+    runs["untraced"].append(loop(N)[0])
+    ns, report = loop(N, pidone_tracer)
+    runs["pidone"].append(ns)
+    reports.append(report)
+    runs["bpftrace"].append(loop(N, bpftrace_tracer)[0])
+for report in reports:
+    getppid = [l for l in report.splitlines() if l.strip().endswith("getppid")]
+    assert getppid and int(getppid[0].split()[0]) >= N, "pidone counted: " + report
+base, pid_ns, bpf_ns = (min(runs[k]) for k in ("untraced", "pidone", "bpftrace"))
+n_strace = max(N // 100, 1000)
+st_ns = strace_loop(n_strace)
+pa_all = [attach_pidone() for _ in range(7)]
+ba_all = [attach_bpftrace() for _ in range(5)]
+pa, ba = statistics.median(pa_all), statistics.median(ba_all)
 
-
-base, base_all = best(lambda: loop(N)[0], RUNS)
-pid_ns, pid_all = best(lambda: loop(N, pidone_tracer)[0], RUNS)
-_, report = loop(N, pidone_tracer)
-getppid = [l for l in report.splitlines() if l.strip().endswith("getppid")]
-assert getppid and int(getppid[0].split()[0]) >= N, "pidone counted: " + report
-bpf_ns, bpf_all = best(lambda: loop(N, bpftrace_tracer)[0], RUNS)
-st_ns = strace_loop(max(N // 100, 1000))
-pa = statistics.median([attach_pidone() for _ in range(5)])
-ba = statistics.median([attach_bpftrace() for _ in range(3)])
-
-print(f"# {N} getppid calls on CPU {CPU}, best of {RUNS}; ns per call:")
-print(f"#   untraced {base:.1f}  {['%.1f' % v for v in base_all]}")
-print(f"#   pidone   {pid_ns:.1f}  {['%.1f' % v for v in pid_all]}")
-print(f"#   bpftrace {bpf_ns:.1f}  {['%.1f' % v for v in bpf_all]}")
-print(f"#   strace   {st_ns:.1f}  ({max(N // 100, 1000)} calls)")
-print(f"# pidone's count: {getppid[0].strip()}")
+fmt = lambda vs: " ".join("%.1f" % v for v in vs)
+print(f"# {N} getppid calls on CPU {CPU}, {RUNS} interleaved runs each, ns per call (best first):")
+for k in runs:
+    print(f"#   {k:<9} {min(runs[k]):7.1f}   runs: {fmt(runs[k])}")
+print(f"#   strace    {st_ns:7.1f}   ({n_strace} calls)")
+print(f"# pidone counted: {getppid[0].strip()}")
+print(f"# attach ms, pidone: {fmt(pa_all)}; bpftrace: {fmt(ba_all)}")
 print(f"untraced_ns_per_call={base:.1f}")
 print(f"trace_overhead_ratio={pid_ns / base:.2f}")
 print(f"bpftrace_overhead_ratio={bpf_ns / base:.2f}")

@@ -511,3 +511,57 @@ fn syscalls_of_a_missing_process_fails() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no process 2147483647"));
 }
+
+/// `--ns` keeps following the namespace it was given, not whichever namespace the kernel
+/// creates next with the same inode number once the first one is gone (the kernel hands out
+/// the lowest free number, so the next `unshare --pid` usually gets it).
+#[test]
+fn ns_filter_does_not_follow_a_reused_namespace_number() {
+    require_root_and_bpftool();
+    let (mut first, inner) = workload(&["/bin/sh", "-c", "read go; exit 0"]);
+    let mut procs = Proc::spawn(&[pidone(), "trace", "procs", "--ns", &inner.to_string(), "--json"]);
+    procs.wait_stderr(READY);
+    first.send("go");
+    let (code, _, _) = first.finish();
+    assert_eq!(code, 0);
+    // The first namespace is empty now (freed a moment later); new ones run `sh -c 'exit 9'`.
+    std::thread::sleep(Duration::from_millis(100));
+    for _ in 0..5 {
+        let (mut next, _) = workload(&["/bin/sh", "-c", "read go; /bin/sh -c 'exit 9'; exit 0"]);
+        next.send("go");
+        let (code, _, _) = next.finish();
+        assert_eq!(code, 0);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    procs.signal(Signal::INT);
+    let (code, out, err) = procs.finish();
+    assert_eq!(code, 0, "{err:#?}");
+    let events = json_lines(&out);
+    assert!(
+        !events.iter().any(|v| v["exit_code"] == 9),
+        "an event of the second namespace passed the first one's filter: {events:#?}"
+    );
+    let first_init_exit = events
+        .iter()
+        .filter(|v| v["type"] == "exit" && ns_pid(v) == Some(1))
+        .count();
+    assert_eq!(
+        first_init_exit, 1,
+        "the first namespace's PID 1 exit was seen: {events:#?}"
+    );
+}
+
+/// CAP_BPF and CAP_PERFMON are enough: root without CAP_SYS_ADMIN (dropped from the
+/// bounding set) attaches, sees events and detaches.
+#[test]
+fn cap_bpf_and_cap_perfmon_are_enough() {
+    require_root_and_bpftool();
+    let out = Command::new("setpriv")
+        .args(["--bounding-set=-sys_admin", "--inh-caps=-all", "--"])
+        .args([pidone(), "trace", "procs", "-d", "0.5", "--pid", "1"])
+        .output()
+        .expect("setpriv (util-linux)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    assert!(err.contains(READY), "{err}");
+}

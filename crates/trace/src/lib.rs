@@ -140,18 +140,38 @@ impl Output<'_> {
     }
 }
 
-/// The inode of the PID namespace of `pid` (`/proc/PID/ns/pid`), which the BPF programs
-/// compare with `ns.inum` of each task's namespaces for `--ns`.
-pub fn pid_namespace_inode(pid: u32) -> Result<u32, TraceError> {
-    use std::os::unix::fs::MetadataExt;
-    let path = format!("/proc/{pid}/ns/pid");
-    match std::fs::metadata(&path) {
-        Ok(m) => Ok(m.ino() as u32),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(TraceError::NoSuchProcess { pid }),
-        Err(source) => Err(TraceError::Io {
-            op: format!("reading {path}"),
+/// The PID namespace given with `--ns`, held open for the whole run.
+///
+/// The BPF programs recognise it by its inode number (`ns.inum`). The kernel reuses the number
+/// of a freed namespace for the next one created, so a namespace whose processes have all
+/// exited could hand its number to an unrelated container started later, whose events would
+/// then pass the filter. An open `/proc/PID/ns/pid` keeps the namespace (not its processes)
+/// alive, so its number stays ours until we exit.
+#[derive(Debug)]
+pub struct PidNamespace {
+    _keep: std::fs::File,
+    /// The namespace's inode number.
+    pub inum: u32,
+}
+
+impl PidNamespace {
+    /// The PID namespace of process `pid`.
+    pub fn of(pid: u32) -> Result<PidNamespace, TraceError> {
+        use std::os::unix::fs::MetadataExt;
+        let path = format!("/proc/{pid}/ns/pid");
+        let io = |source| TraceError::Io {
+            op: format!("opening {path}"),
             source,
-        }),
+        };
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(TraceError::NoSuchProcess { pid })
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let inum = file.metadata().map_err(io)?.ino() as u32;
+        Ok(PidNamespace { _keep: file, inum })
     }
 }
 

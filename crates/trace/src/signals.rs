@@ -82,7 +82,8 @@ pub fn json_line(clock: &Clock, e: &SignalEvent) -> String {
 /// Run the tracer until a stop signal or the deadline; print the events or the totals.
 pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     session::check_privileges()?;
-    let ns_inum = cfg.ns.map(crate::pid_namespace_inode).transpose()?.unwrap_or(0);
+    let ns = cfg.ns.map(crate::PidNamespace::of).transpose()?;
+    let ns_inum = ns.as_ref().map_or(0, |n| n.inum);
     let comm = cfg.comm.as_deref().map(kernel_comm);
     let mut sess = Session::start(cfg.duration)?;
     let globals = [("filter_pid", cfg.pid.unwrap_or(0)), ("filter_ns_inum", ns_inum)];
