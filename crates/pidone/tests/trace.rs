@@ -303,9 +303,9 @@ fn signals_and_procs_report_exactly_the_known_events() {
             .unwrap_or_else(|| panic!("no {k} in {pids:?}"))
     };
     let (a, b) = (field("a="), field("b="));
-    // Everything happened; the namespace is still alive (its PID 1 waits on `read end`).
-    // Give the last records a moment to be read from the ring buffers, then stop the tracers.
-    std::thread::sleep(Duration::from_millis(300));
+    // Everything happened (the line comes after it); the namespace is still alive, its PID 1
+    // waits on `read end`. The tracers drain their ring buffers once more after a stop signal,
+    // so everything written before it is printed: no sleep is needed.
     sig.signal(Signal::INT);
     procs.signal(Signal::TERM);
     let (sig_code, sig_out, sig_err) = sig.finish();
@@ -532,7 +532,6 @@ fn ns_filter_does_not_follow_a_reused_namespace_number() {
         let (code, _, _) = next.finish();
         assert_eq!(code, 0);
     }
-    std::thread::sleep(Duration::from_millis(300));
     procs.signal(Signal::INT);
     let (code, out, err) = procs.finish();
     assert_eq!(code, 0, "{err:#?}");

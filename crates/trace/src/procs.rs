@@ -113,6 +113,9 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
 
     let clock = sess.clock;
     let mut summary = Summary::default();
+    // Drain, then wait; on a stop, drain once more: records written before the stop signal
+    // arrived are in the ring already and belong in the output.
+    let mut ending: Option<String> = None;
     let stop = 'outer: loop {
         while let Some(item) = ring.next() {
             let e = ProcEvent::decode(&item)?;
@@ -134,10 +137,13 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
                 break 'outer None;
             }
         }
+        if ending.is_some() {
+            break ending;
+        }
         match sess.wait(Some(ring.as_fd()), None)? {
             Wake::Ready => {}
-            Wake::Stop(sig) => break Some(format!("stopped by {sig}")),
-            Wake::Deadline => break Some("duration reached".to_string()),
+            Wake::Stop(sig) => ending = Some(format!("stopped by {sig}")),
+            Wake::Deadline => ending = Some("duration reached".to_string()),
         }
     };
     summary.lost = session::dropped(&bpf);

@@ -107,6 +107,9 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     let mut summary = Summary::default();
     let mut totals: BTreeMap<Key, u64> = BTreeMap::new();
     let clock = sess.clock;
+    // Drain, then wait; on a stop, drain once more: records written before the stop signal
+    // arrived are in the ring already and belong in the output.
+    let mut ending: Option<String> = None;
     let stop = loop {
         let mut open = true;
         while let Some(item) = ring.next() {
@@ -140,10 +143,13 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
         if !open {
             break None;
         }
+        if ending.is_some() {
+            break ending;
+        }
         match sess.wait(Some(ring.as_fd()), None)? {
             Wake::Ready => {}
-            Wake::Stop(sig) => break Some(format!("stopped by {sig}")),
-            Wake::Deadline => break Some("duration reached".to_string()),
+            Wake::Stop(sig) => ending = Some(format!("stopped by {sig}")),
+            Wake::Deadline => ending = Some("duration reached".to_string()),
         }
     };
     summary.lost = session::dropped(&bpf);

@@ -67,19 +67,61 @@ pub fn text_table(arch: Option<Arch>, s: &Summary, top: Option<usize>) -> Vec<St
     lines
 }
 
-fn comm_of(pid: u32) -> Option<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .ok()
-        .map(|s| s.trim_end().to_string())
+/// What identifies a live process across time, from `/proc/PID/stat`: its comm, its state,
+/// and its start time (which tells a reused pid from the process we were given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub comm: String,
+    pub state: char,
+    pub start_time: u64,
+}
+
+/// Parse a `/proc/PID/stat` line. The comm is between the first `(` and the *last* `)`:
+/// it may itself contain `) (`.
+pub fn parse_stat(stat: &str) -> Option<Identity> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?.to_string();
+    let rest: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+    // rest[0] is field 3 (state); starttime is field 22.
+    let state = rest.first()?.chars().next()?;
+    let start_time = rest.get(22 - 3)?.parse().ok()?;
+    Some(Identity {
+        comm,
+        state,
+        start_time,
+    })
+}
+
+fn identity(pid: u32) -> Option<Identity> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Whether the process we started with is still running: not gone, not a zombie, not
+/// replaced by another process that got the same pid.
+fn still_running(pid: u32, first: &Identity) -> bool {
+    identity(pid).is_some_and(|now| now.start_time == first.start_time && !matches!(now.state, 'Z' | 'X'))
+}
+
+/// The thread-group id of `pid` (a thread id given with -p counts as its process).
+fn tgid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Count until a stop signal, the deadline, or the end of the traced process (and, with
 /// `follow`, of every process it forked); print the table.
 pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     session::check_privileges()?;
-    let comm = comm_of(cfg.pid).ok_or(TraceError::NoSuchProcess { pid: cfg.pid })?;
+    let missing = TraceError::NoSuchProcess { pid: cfg.pid };
+    let pid = tgid_of(cfg.pid).ok_or(missing)?;
+    let first = identity(pid).ok_or(TraceError::NoSuchProcess { pid: cfg.pid })?;
+    let comm = first.comm.clone();
     let mut sess = Session::start(cfg.duration)?;
-    let globals = [("target_tgid", cfg.pid), ("follow", u32::from(cfg.follow))];
+    let globals = [("target_tgid", pid), ("follow", u32::from(cfg.follow))];
     // Hash maps are preallocated: without -f, the followed set is never used.
     let shrink = [("followed", 1)];
     let opts = LoadOptions {
@@ -96,7 +138,7 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     }
     session::attach_raw(&mut bpf, "sys_enter", "sys_enter")?;
     let who = if cfg.follow { " and its children" } else { "" };
-    out.ready(&format!("syscalls of {} ({comm}){who}", cfg.pid))?;
+    out.ready(&format!("syscalls of {pid} ({comm}){who}"))?;
 
     // Nothing to read while counting: wake twice a second to notice the process is gone.
     let tick = Some(Duration::from_millis(500));
@@ -105,8 +147,8 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
             Wake::Stop(sig) => break format!("stopped by {sig}"),
             Wake::Deadline => break "duration reached".to_string(),
             Wake::Ready => {
-                if comm_of(cfg.pid).is_none() && (!cfg.follow || followed_is_empty(&bpf)?) {
-                    break format!("process {} exited", cfg.pid);
+                if !still_running(pid, &first) && (!cfg.follow || followed_is_empty(&bpf)?) {
+                    break format!("process {pid} exited");
                 }
             }
         }
@@ -141,7 +183,7 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
             }
         }
         out.line(
-            &json!({"type": "summary", "tracer": "syscalls", "pid": cfg.pid, "follow": cfg.follow,
+            &json!({"type": "summary", "tracer": "syscalls", "pid": pid, "follow": cfg.follow,
                     "calls": summary.total, "syscalls": summary.counts.len(), "seconds": secs,
                     "ended": stop})
             .to_string(),
@@ -171,6 +213,20 @@ fn followed_is_empty(bpf: &aya::Ebpf) -> Result<bool, TraceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stat_with_a_hostile_comm() {
+        let line = "4242 (a) (b) c) S 1 4242 4242 0 -1 4194560 300 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100";
+        let id = parse_stat(line).unwrap();
+        assert_eq!(
+            (id.comm.as_str(), id.state, id.start_time),
+            ("a) (b) c", 'S', 987654)
+        );
+        let zombie = "7 (sh) Z 1 7 7 0 -1 4227084 1 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
+        assert_eq!(parse_stat(zombie).unwrap().state, 'Z');
+        assert_eq!(parse_stat("7 (sh) S 1"), None);
+        assert_eq!(parse_stat(""), None);
+    }
 
     #[test]
     fn table_is_sorted_and_named() {
