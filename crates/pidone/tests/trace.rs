@@ -563,4 +563,14 @@ fn cap_bpf_and_cap_perfmon_are_enough() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {err}");
     assert!(err.contains(READY), "{err}");
+    // syscalls cannot hide the BTF without CAP_SYS_ADMIN: it must fall back to parsing it.
+    let me = std::process::id().to_string();
+    let out = Command::new("setpriv")
+        .args(["--bounding-set=-sys_admin", "--inh-caps=-all", "--"])
+        .args([pidone(), "trace", "syscalls", "-p", &me, "-d", "0.3"])
+        .output()
+        .expect("setpriv (util-linux)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    assert!(err.contains(READY), "{err}");
 }

@@ -108,8 +108,9 @@ pub fn load(what: &'static str, object: &[u8], opts: LoadOptions<'_>) -> Result<
         nix::sys::resource::RLIM_INFINITY,
         nix::sys::resource::RLIM_INFINITY,
     );
-    // Note: EbpfLoader::new() parses the kernel's whole BTF (5 MB; ~12 ms of our ~17 ms
-    // start-up here) even when no program uses CO-RE. aya 0.14 offers no way around it.
+    if !opts.core {
+        hide_kernel_btf();
+    }
     let mut loader = EbpfLoader::new();
     for (name, value) in opts.globals {
         loader.override_global(name, value, true);
@@ -127,6 +128,33 @@ pub fn load(what: &'static str, object: &[u8], opts: LoadOptions<'_>) -> Result<
             TraceError::Load { what, source }
         }
     })
+}
+
+/// aya 0.14's `EbpfLoader::new()` always reads and parses the kernel's whole BTF (5.5 MB,
+/// ~12 ms of a ~17 ms start here), even when nothing will be relocated, and has no way to skip
+/// it. When the programs to load read no kernel struct (`syscalls` without `-f`), hide the
+/// file from this process only, so the parse fails at once and aya loads without BTF
+/// (measured: attached in ~6 ms instead of ~17 ms):
+///   1. a mount namespace of our own (unshare(CLONE_NEWNS));
+///   2. every mount in it made a slave, so nothing we mount propagates back to the host's
+///      mount namespace. If this fails we stop here: mounting over a shared mount would hide
+///      the BTF from the whole machine;
+///   3. an empty read-only tmpfs over /sys/kernel/btf.
+/// Best effort: without CAP_SYS_ADMIN (CAP_BPF+CAP_PERFMON only) step 1 fails, nothing is
+/// changed and aya parses the BTF as usual. Returns whether the BTF is hidden. The tracer
+/// exits when done, taking its mount namespace with it.
+fn hide_kernel_btf() -> bool {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::{unshare, CloneFlags};
+    if unshare(CloneFlags::CLONE_NEWNS).is_err() {
+        return false;
+    }
+    let none: Option<&str> = None;
+    if mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_SLAVE, none).is_err() {
+        return false;
+    }
+    let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(Some("none"), "/sys/kernel/btf", Some("tmpfs"), flags, none).is_ok()
 }
 
 /// Load program `prog` of `bpf` into the kernel and attach it to raw tracepoint `tp`.
