@@ -140,6 +140,7 @@ pub fn load(what: &'static str, object: &[u8], opts: LoadOptions<'_>) -> Result<
 ///      mount namespace. If this fails we stop here: mounting over a shared mount would hide
 ///      the BTF from the whole machine;
 ///   3. an empty read-only tmpfs over /sys/kernel/btf.
+///
 /// Best effort: without CAP_SYS_ADMIN (CAP_BPF+CAP_PERFMON only) step 1 fails, nothing is
 /// changed and aya parses the BTF as usual. Returns whether the BTF is hidden. The tracer
 /// exits when done, taking its mount namespace with it.
