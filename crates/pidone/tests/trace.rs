@@ -100,31 +100,25 @@ impl Proc {
 
     /// Wait for a stderr line starting with `prefix`.
     fn wait_stderr(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.err.recv_timeout(left) {
-                Ok(l) => {
-                    self.seen_err.push(l.clone());
-                    if l.starts_with(prefix) {
-                        return l;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        panic!(
-            "no stderr line {prefix:?} within {WAIT:?}; stderr so far: {:#?}",
-            self.seen_err
-        );
+        self.wait_line(true, prefix)
     }
 
     /// Wait for a stdout line starting with `prefix`.
     fn wait_stdout(&mut self, prefix: &str) -> String {
+        self.wait_line(false, prefix)
+    }
+
+    fn wait_line(&mut self, stderr: bool, prefix: &str) -> String {
         let deadline = Instant::now() + WAIT;
+        let (rx, seen) = if stderr {
+            (&self.err, &mut self.seen_err)
+        } else {
+            (&self.out, &mut self.seen_out)
+        };
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.out.recv_timeout(left) {
+            match rx.recv_timeout(left) {
                 Ok(l) => {
-                    self.seen_out.push(l.clone());
+                    seen.push(l.clone());
                     if l.starts_with(prefix) {
                         return l;
                     }
@@ -132,10 +126,8 @@ impl Proc {
                 Err(_) => break,
             }
         }
-        panic!(
-            "no stdout line {prefix:?} within {WAIT:?}; stdout so far: {:#?}",
-            self.seen_out
-        );
+        let which = if stderr { "stderr" } else { "stdout" };
+        panic!("no {which} line {prefix:?} within {WAIT:?}; {which} so far: {seen:#?}");
     }
 
     fn send(&mut self, line: &str) {

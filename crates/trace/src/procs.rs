@@ -1,11 +1,9 @@
 //! `pidone trace procs`: process lifecycle, one line per fork, exec and exit, with times.
 
 use crate::event::{ProcEvent, ProcKind};
-use crate::session::{self, Clock, LoadOptions, Session, Wake};
+use crate::session::{self, Clock, LoadOptions, Session};
 use crate::{fmt_task, kernel_comm, objects, Output, TraceError};
-use aya::maps::RingBuf;
 use serde_json::json;
-use std::os::fd::AsFd;
 use std::time::Duration;
 
 /// What to trace.
@@ -98,14 +96,7 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
         ..LoadOptions::default()
     };
     let mut bpf = session::load("procs", objects::procs(), opts)?;
-    let mut ring = RingBuf::try_from(
-        bpf.take_map("events")
-            .ok_or(TraceError::MissingInObject { name: "events" })?,
-    )
-    .map_err(|source| TraceError::Map {
-        name: "events",
-        source,
-    })?;
+    let mut ring = session::take_ring(&mut bpf)?;
     for tp in ["sched_process_fork", "sched_process_exec", "sched_process_exit"] {
         session::attach_raw(&mut bpf, tp, tp)?;
     }
@@ -113,39 +104,23 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
 
     let clock = sess.clock;
     let mut summary = Summary::default();
-    // Drain, then wait; on a stop, drain once more: records written before the stop signal
-    // arrived are in the ring already and belong in the output.
-    let mut ending: Option<String> = None;
-    let stop = 'outer: loop {
-        while let Some(item) = ring.next() {
-            let e = ProcEvent::decode(&item)?;
-            drop(item);
-            if !matches(cfg.pid, comm.as_deref(), &e) {
-                continue;
-            }
-            match e.kind {
-                ProcKind::Fork => summary.forks += 1,
-                ProcKind::Exec { .. } => summary.execs += 1,
-                ProcKind::Exit(_) => summary.exits += 1,
-            }
-            let line = if out.json {
-                json_line(&clock, &e)
-            } else {
-                text_line(&clock, &e)
-            };
-            if !out.line(&line)? {
-                break 'outer None;
-            }
+    let stop = session::pump(&mut sess, &mut ring, |record| {
+        let e = ProcEvent::decode(record)?;
+        if !matches(cfg.pid, comm.as_deref(), &e) {
+            return Ok(true);
         }
-        if ending.is_some() {
-            break ending;
+        match e.kind {
+            ProcKind::Fork => summary.forks += 1,
+            ProcKind::Exec { .. } => summary.execs += 1,
+            ProcKind::Exit(_) => summary.exits += 1,
         }
-        match sess.wait(Some(ring.as_fd()), None)? {
-            Wake::Ready => {}
-            Wake::Stop(sig) => ending = Some(format!("stopped by {sig}")),
-            Wake::Deadline => ending = Some("duration reached".to_string()),
-        }
-    };
+        let line = if out.json {
+            json_line(&clock, &e)
+        } else {
+            text_line(&clock, &e)
+        };
+        out.line(&line)
+    })?;
     summary.lost = session::dropped(&bpf);
     drop(bpf);
     let secs = sess.elapsed().as_secs_f64();

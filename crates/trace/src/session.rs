@@ -3,6 +3,7 @@
 //! turns BPF timestamps into wall-clock times.
 
 use crate::TraceError;
+use aya::maps::{MapData, RingBuf};
 use aya::programs::RawTracePoint;
 use aya::{Ebpf, EbpfLoader};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -181,6 +182,44 @@ pub fn attach_raw(bpf: &mut Ebpf, prog: &'static str, tp: &'static str) -> Resul
     Ok(())
 }
 
+/// Take the object's `events` ring buffer out of `bpf`.
+pub fn take_ring(bpf: &mut Ebpf) -> Result<RingBuf<MapData>, TraceError> {
+    let map = bpf
+        .take_map("events")
+        .ok_or(TraceError::MissingInObject { name: "events" })?;
+    RingBuf::try_from(map).map_err(|source| TraceError::Map {
+        name: "events",
+        source,
+    })
+}
+
+/// Hand every record of `ring` to `on_record` until a stop signal or the deadline; returns
+/// why it ended, or `None` when `on_record` returned `Ok(false)` (the output was closed).
+///
+/// Drain, then wait; after a stop, drain once more: records written before the stop signal
+/// arrived are in the ring already and belong in the output.
+pub fn pump(
+    sess: &mut Session,
+    ring: &mut RingBuf<MapData>,
+    mut on_record: impl FnMut(&[u8]) -> Result<bool, TraceError>,
+) -> Result<Option<String>, TraceError> {
+    let mut ending: Option<String> = None;
+    loop {
+        while let Some(item) = ring.next() {
+            if !on_record(&item)? {
+                return Ok(None);
+            }
+        }
+        if ending.is_some() {
+            return Ok(ending);
+        }
+        match sess.wait(Some(ring.as_fd()), None)? {
+            Wake::Ready => {}
+            wake => ending = wake.reason(),
+        }
+    }
+}
+
 /// The total of the `dropped` counter every object has: records the ring buffer had no room for.
 pub fn dropped(bpf: &Ebpf) -> u64 {
     let Some(map) = bpf.map("dropped") else {
@@ -201,6 +240,17 @@ pub enum Wake {
     Stop(Signal),
     /// `-d SECS` passed.
     Deadline,
+}
+
+impl Wake {
+    /// Why a tracer ended, for its summary: `stopped by SIGINT`, `duration reached`.
+    pub fn reason(self) -> Option<String> {
+        match self {
+            Wake::Ready => None,
+            Wake::Stop(sig) => Some(format!("stopped by {sig}")),
+            Wake::Deadline => Some("duration reached".to_string()),
+        }
+    }
 }
 
 /// The stop signals and the deadline of one tracer run.

@@ -2,12 +2,10 @@
 //! as live lines or, with `--count`, as totals per (signal, sender, target) at the end.
 
 use crate::event::SignalEvent;
-use crate::session::{self, Clock, LoadOptions, Session, Wake};
+use crate::session::{self, Clock, LoadOptions, Session};
 use crate::{fmt_task, kernel_comm, objects, Output, TraceError};
-use aya::maps::RingBuf;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::os::fd::AsFd;
 use std::time::Duration;
 
 /// What to trace and how to print it.
@@ -93,65 +91,37 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
         ..LoadOptions::default()
     };
     let mut bpf = session::load("signals", objects::signals(), opts)?;
-    let mut ring = RingBuf::try_from(
-        bpf.take_map("events")
-            .ok_or(TraceError::MissingInObject { name: "events" })?,
-    )
-    .map_err(|source| TraceError::Map {
-        name: "events",
-        source,
-    })?;
+    let mut ring = session::take_ring(&mut bpf)?;
     session::attach_raw(&mut bpf, "signal_generate", "signal_generate")?;
     out.ready("signals")?;
 
     let mut summary = Summary::default();
     let mut totals: BTreeMap<Key, u64> = BTreeMap::new();
     let clock = sess.clock;
-    // Drain, then wait; on a stop, drain once more: records written before the stop signal
-    // arrived are in the ring already and belong in the output.
-    let mut ending: Option<String> = None;
-    let stop = loop {
-        let mut open = true;
-        while let Some(item) = ring.next() {
-            let e = SignalEvent::decode(&item)?;
-            drop(item);
-            if !matches(comm.as_deref(), &e) {
-                continue;
-            }
-            summary.signals += 1;
-            if cfg.count {
-                let key = Key {
-                    signo: e.signo,
-                    sender_pid: e.sender.pid,
-                    sender_comm: e.sender.comm.clone(),
-                    target_pid: e.target.pid,
-                    target_comm: e.target.comm.clone(),
-                };
-                *totals.entry(key).or_default() += 1;
-            } else {
-                let line = if out.json {
-                    json_line(&clock, &e)
-                } else {
-                    text_line(&clock, &e)
-                };
-                open = out.line(&line)?;
-                if !open {
-                    break;
-                }
-            }
+    let stop = session::pump(&mut sess, &mut ring, |record| {
+        let e = SignalEvent::decode(record)?;
+        if !matches(comm.as_deref(), &e) {
+            return Ok(true);
         }
-        if !open {
-            break None;
+        summary.signals += 1;
+        if cfg.count {
+            let key = Key {
+                signo: e.signo,
+                sender_pid: e.sender.pid,
+                sender_comm: e.sender.comm.clone(),
+                target_pid: e.target.pid,
+                target_comm: e.target.comm.clone(),
+            };
+            *totals.entry(key).or_default() += 1;
+            return Ok(true);
         }
-        if ending.is_some() {
-            break ending;
-        }
-        match sess.wait(Some(ring.as_fd()), None)? {
-            Wake::Ready => {}
-            Wake::Stop(sig) => ending = Some(format!("stopped by {sig}")),
-            Wake::Deadline => ending = Some("duration reached".to_string()),
-        }
-    };
+        let line = if out.json {
+            json_line(&clock, &e)
+        } else {
+            text_line(&clock, &e)
+        };
+        out.line(&line)
+    })?;
     summary.lost = session::dropped(&bpf);
     drop(bpf); // detach and unload before printing, so the summary is the last thing we do
 

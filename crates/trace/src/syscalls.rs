@@ -1,7 +1,7 @@
 //! `pidone trace syscalls -p PID [-f]`: how often each syscall was called. The counting is
 //! done in the kernel (`bpf/syscalls.bpf.c`); this side waits, then reads one small map.
 
-use crate::session::{self, LoadOptions, Session, Wake};
+use crate::session::{self, LoadOptions, Session};
 use crate::syscall_names::{self, Arch};
 use crate::{objects, Output, TraceError};
 use aya::maps::{Array, HashMap as BpfHashMap};
@@ -143,14 +143,12 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     // Nothing to read while counting: wake twice a second to notice the process is gone.
     let tick = Some(Duration::from_millis(500));
     let stop = loop {
-        match sess.wait(None, tick)? {
-            Wake::Stop(sig) => break format!("stopped by {sig}"),
-            Wake::Deadline => break "duration reached".to_string(),
-            Wake::Ready => {
-                if !still_running(pid, &first) && (!cfg.follow || followed_is_empty(&bpf)?) {
-                    break format!("process {pid} exited");
-                }
-            }
+        let wake = sess.wait(None, tick)?;
+        if let Some(reason) = wake.reason() {
+            break reason;
+        }
+        if !still_running(pid, &first) && (!cfg.follow || followed_is_empty(&bpf)?) {
+            break format!("process {pid} exited");
         }
     };
 
