@@ -37,6 +37,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which program pidone is standing in for (chosen by the name it was started under).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personality {
+    /// pidone itself.
+    Pidone,
+    /// `tini`: its flags, its exec-failure message, its warning when it cannot reap.
+    Tini,
+    /// `dumb-init`: its flags, `setsid` by default, exit 2 with its message when exec fails.
+    DumbInit,
+}
+
 /// Everything the init needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -64,6 +75,16 @@ pub struct Config {
     pub termination_log: PathBuf,
     pub log_level: Level,
     pub log_format: LogFormat,
+    /// Whose conventions to follow for messages and exit codes.
+    pub personality: Personality,
+    /// Become a child subreaper when not PID 1 (pidone: always; tini: only with `-s`).
+    pub subreaper: bool,
+    /// Start the child in a new session (`setsid`), as dumb-init does by default.
+    pub setsid: bool,
+    /// Level at which reaped orphans are logged (debug; tini `-w` raises it to warn).
+    pub reap_log_level: Level,
+    /// Signal the init asks the kernel for when its own parent dies (tini `-p`).
+    pub parent_death_signal: Option<Signal>,
 }
 
 impl Config {
@@ -83,6 +104,11 @@ impl Config {
             termination_log: PathBuf::from("/dev/termination-log"),
             log_level: Level::Info,
             log_format: LogFormat::Text,
+            personality: Personality::Pidone,
+            subreaper: true,
+            setsid: false,
+            reap_log_level: Level::Debug,
+            parent_death_signal: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! Single-threaded and event-driven: the loop sleeps in `poll(2)` on a signalfd, with a timeout
 //! only while the machine has a deadline (drain, report, grace). An idle init makes no wake-ups.
 
-use crate::config::{Config, Level, LogFormat, Target};
+use crate::config::{Config, Level, LogFormat, Personality, Target};
 use crate::log::{write_stderr, Logger};
 use crate::machine::{Action, Event, Machine, ReportPhase};
 use crate::report::{ReportRequest, Reporter};
@@ -22,9 +22,9 @@ pub enum InitError {
     /// Setting up signal handling failed.
     #[error("cannot set up signal handling")]
     Signals(#[source] SysError),
-    /// The command could not be started (127/126).
-    #[error(transparent)]
-    Spawn(#[from] SpawnError),
+    /// The command could not be started (127/126; dumb-init's convention is 2).
+    #[error("{0}")]
+    Spawn(#[source] SpawnError, Personality),
 }
 
 impl InitError {
@@ -32,10 +32,16 @@ impl InitError {
     pub fn exit_code(&self) -> i32 {
         match self {
             InitError::Signals(_) => 1,
-            InitError::Spawn(e) => e.exit_code(),
+            InitError::Spawn(_, Personality::DumbInit) => 2,
+            InitError::Spawn(e, _) => e.exit_code(),
         }
     }
 }
+
+/// tini's warning, word for word, for images that grep their logs for it.
+const TINI_REAPER_WARNING: &str = "Tini is not running as PID 1 and isn't registered as a child subreaper.
+Zombie processes will not be re-parented to Tini, so zombie reaping won't work.
+To fix the problem, use the -s option or set the environment variable TINI_SUBREAPER to register Tini as a child subreaper, or run Tini as PID 1.";
 
 /// The running init.
 struct Driver<'r> {
@@ -58,13 +64,26 @@ pub fn run(cfg: Config, reporter: &mut dyn Reporter) -> Result<i32, InitError> {
     };
     let started = Instant::now();
     let pid1 = Pid::this().as_raw() == 1;
-    if !pid1 {
+    if let Some(sig) = cfg.parent_death_signal {
+        if let Err(e) = process::set_parent_death_signal(sig) {
+            log.warn(&format!("{e}"));
+        }
+    }
+    if !pid1 && cfg.subreaper {
         // Not PID 1: orphans would go to the namespace's real init unless we claim them.
         match process::become_subreaper() {
             Ok(()) => log.debug("not PID 1: running as child subreaper"),
             Err(e) => log.warn(&format!(
                 "not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped"
             )),
+        }
+    }
+    if !pid1 && !process::is_subreaper() {
+        match cfg.personality {
+            Personality::Tini => {
+                write_stderr(&format!("[WARN  tini ({})] {TINI_REAPER_WARNING}\n", Pid::this()))
+            }
+            _ => log.warn("not PID 1 and not a child subreaper: orphans will not be reaped"),
         }
     }
     let budget = cfg.drain + cfg.grace;
@@ -82,6 +101,7 @@ pub fn run(cfg: Config, reporter: &mut dyn Reporter) -> Result<i32, InitError> {
     let (original_mask, signals) = signals::block_and_listen().map_err(InitError::Signals)?;
     let stdin_tty = signals::is_tty(std::io::stdin().as_fd_borrowed());
     let group = match (cfg.target, stdin_tty) {
+        _ if cfg.setsid => Group::Session,
         (_, true) => Group::OwnForeground,
         (Target::Group, false) => Group::Own,
         _ => Group::Inherit,
@@ -89,8 +109,19 @@ pub fn run(cfg: Config, reporter: &mut dyn Reporter) -> Result<i32, InitError> {
     let main = match spawn::spawn(&cfg.command, &original_mask, group) {
         Ok(pid) => pid,
         Err(e) => {
-            log.error(&e.to_string());
-            return Err(InitError::Spawn(e));
+            match cfg.personality {
+                Personality::Pidone => log.error(&e.to_string()),
+                Personality::Tini => write_stderr(&format!(
+                    "[FATAL tini ({})] exec {} failed: {}\n",
+                    Pid::this(),
+                    e.command(),
+                    e.os_error_text()
+                )),
+                Personality::DumbInit => {
+                    write_stderr(&format!("[dumb-init] {}: {}\n", e.command(), e.os_error_text()))
+                }
+            }
+            return Err(InitError::Spawn(e, cfg.personality));
         }
     };
     log.log(
@@ -141,50 +172,59 @@ impl Driver<'_> {
                 .machine
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            if let Err(e) = self.signals.wait(timeout) {
-                self.log.error(&format!("{e}"));
-            }
-            let mut events = Vec::new();
-            loop {
-                match self.signals.read_one() {
-                    Ok(Some(r)) if r.signal == Signal::CHLD => {}
-                    Ok(Some(r)) => {
-                        self.log.log(
-                            Level::Debug,
-                            "signal received",
-                            &[
-                                ("signal", r.signal.to_string()),
-                                ("from_pid", r.sender_pid.to_string()),
-                            ],
-                        );
-                        events.push(Event::Signal(r.signal));
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.log.error(&format!("{e}"));
-                        break;
-                    }
+            let batch = match self.signals.wait_batch(timeout) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.log.error(&format!("{e}"));
+                    Vec::new()
+                }
+            };
+            let mut child_ended = false;
+            // Signals first: forwarding is what a waiting sender measures, reaping can follow.
+            for r in batch {
+                if r.signal == Signal::CHLD {
+                    child_ended = true;
+                    continue;
+                }
+                self.log.log(
+                    Level::Debug,
+                    "signal received",
+                    &[
+                        ("signal", r.signal.to_string()),
+                        ("from_pid", r.sender_pid.to_string()),
+                    ],
+                );
+                if let Some(code) = self.feed(Event::Signal(r.signal)) {
+                    return code;
                 }
             }
-            // Reap on every wake-up, not only on SIGCHLD: several exits can share one SIGCHLD,
-            // and reaping is cheap (one waitpid that returns "none ready").
-            events.extend(self.reap_all());
+            // SIGCHLD is blocked from before the first fork, so every exit leaves one pending;
+            // several exits can share it, hence the loop inside reap_all.
+            let mut events = if child_ended { self.reap_all() } else { Vec::new() };
             events.push(Event::Tick);
             for ev in events {
-                for action in self.machine.on_event(ev, Instant::now()) {
-                    if let Some(code) = self.perform(action) {
-                        return code;
-                    }
+                if let Some(code) = self.feed(ev) {
+                    return code;
                 }
             }
         }
+    }
+
+    /// Give one event to the machine and perform its actions; `Some(code)` to exit.
+    fn feed(&mut self, ev: Event) -> Option<i32> {
+        for action in self.machine.on_event(ev, Instant::now()) {
+            if let Some(code) = self.perform(action) {
+                return Some(code);
+            }
+        }
+        None
     }
 
     /// Reap every ended child; turn the main child's end and an empty tree into events.
     fn reap_all(&mut self) -> Vec<Event> {
         let mut main_status = None;
         let mut empty = false;
-        let peek = self.log.enabled(Level::Debug);
+        let peek = self.log.enabled(self.cfg.reap_log_level);
         loop {
             let result = if peek {
                 // Read the orphan's command before its /proc entry disappears with the zombie.
@@ -208,7 +248,7 @@ impl Driver<'_> {
                 Ok((Reaped::Child(pid, status), cmd)) => {
                     self.counts.orphans_reaped += 1;
                     self.log.log(
-                        Level::Debug,
+                        self.cfg.reap_log_level,
                         "reaped orphan",
                         &[
                             ("pid", pid.to_string()),

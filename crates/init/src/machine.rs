@@ -212,13 +212,15 @@ impl Machine {
         }
     }
 
-    fn begin_stop(&mut self, now: Instant, out: &mut Vec<Action>) {
+    /// Start the grace timer. The log line comes after the signal actions, so that a log
+    /// write never delays a forwarded signal.
+    fn begin_stop(&mut self, now: Instant, why: String, out: &mut Vec<Action>) {
         let deadline = now + self.grace;
         self.timeline.stop_began.get_or_insert(now);
         out.push(Action::Log(
             Level::Info,
             format!(
-                "stopping: grace {:.1}s, report at {:.1}s",
+                "{why}; stopping: grace {:.1}s, report at {:.1}s",
                 self.grace.as_secs_f64(),
                 self.report_after.as_secs_f64()
             ),
@@ -251,54 +253,50 @@ impl Machine {
                 };
             }
             Phase::Running if stop => {
-                out.push(Action::Log(
-                    Level::Info,
-                    format!("received {sig}: forwarding it and stopping"),
-                ));
                 self.forward(sig, out);
-                self.begin_stop(now, out);
+                self.begin_stop(now, format!("received {sig}, forwarded it"), out);
             }
             Phase::Draining { .. } if stop => {
                 // An impatient second stop signal cuts the drain short.
-                out.push(Action::Log(
-                    Level::Info,
-                    format!("received {sig} again: ending the drain early"),
-                ));
                 self.forward(sig, out);
-                self.begin_stop(now, out);
+                self.begin_stop(
+                    now,
+                    format!("received {sig} again, forwarded it: drain ended early"),
+                    out,
+                );
             }
             Phase::Stopping { .. } if stop => {
                 // Forwarded again, but the timer is not restarted: the deadline is the runtime's.
+                self.forward(sig, out);
                 out.push(Action::Log(
                     Level::Info,
-                    format!("received {sig} again: forwarding it (grace timer unchanged)"),
+                    format!("received {sig} again, forwarded it (grace timer unchanged)"),
                 ));
-                self.forward(sig, out);
             }
             Phase::WaitingAll if stop => {
                 // The main child is gone: the stop goes to whoever is left.
-                out.push(Action::Log(
-                    Level::Info,
-                    format!("received {sig}: stopping the remaining processes"),
-                ));
                 if let Some(to) = self.rewritten(sig) {
                     out.push(Action::SignalRest(to));
                 }
-                self.begin_stop(now, out);
+                self.begin_stop(
+                    now,
+                    format!("received {sig}, sent it to the remaining processes"),
+                    out,
+                );
             }
             Phase::WaitingAll => {
                 if let Some(to) = self.rewritten(sig) {
+                    out.push(Action::SignalRest(to));
                     out.push(Action::Log(
                         Level::Debug,
-                        format!("received {sig}: forwarding {to} to the remaining processes"),
+                        format!("received {sig}, sent {to} to the remaining processes"),
                     ));
-                    out.push(Action::SignalRest(to));
                 }
             }
             Phase::Done => {}
             Phase::Running | Phase::Draining { .. } | Phase::Stopping { .. } => {
-                out.push(Action::Log(Level::Debug, format!("received {sig}: forwarding")));
                 self.forward(sig, out);
+                out.push(Action::Log(Level::Debug, format!("received {sig}, forwarded it")));
             }
         }
     }
@@ -306,8 +304,9 @@ impl Machine {
     fn on_main_exit(&mut self, status: ExitStatus, others_alive: bool, now: Instant, out: &mut Vec<Action>) {
         self.main_status = Some(status);
         self.timeline.main_exit = Some((status, now));
-        out.push(Action::Log(Level::Info, format!("main child {status}")));
         if !others_alive {
+            // The exit summary says it all; no extra line on the common path.
+            out.push(Action::Log(Level::Debug, format!("main child {status}")));
             self.finish(out);
             return;
         }
@@ -315,27 +314,32 @@ impl Machine {
             Phase::Running | Phase::Draining { .. } if self.wait_all => {
                 out.push(Action::Log(
                     Level::Info,
-                    "--wait-all: waiting for the remaining processes to exit on their own".to_string(),
+                    format!("main child {status}; --wait-all: waiting for the remaining processes to exit on their own"),
                 ));
                 self.phase = Phase::WaitingAll;
             }
             Phase::Running | Phase::Draining { .. } => {
-                out.push(Action::Log(
-                    Level::Info,
-                    format!("sending {} to the remaining processes", self.rest_signal),
-                ));
                 out.push(Action::SignalRest(self.rest_signal));
-                self.begin_stop(now, out);
+                let why = format!(
+                    "main child {status}, sent {} to the remaining processes",
+                    self.rest_signal
+                );
+                self.begin_stop(now, why, out);
             }
             Phase::Stopping { killed_at: None, .. } => {
+                out.push(Action::SignalRest(self.rest_signal));
                 out.push(Action::Log(
                     Level::Info,
-                    format!("sending {} to the remaining processes", self.rest_signal),
+                    format!(
+                        "main child {status}, sent {} to the remaining processes",
+                        self.rest_signal
+                    ),
                 ));
-                out.push(Action::SignalRest(self.rest_signal));
             }
             // After SIGKILL a stop signal would be noise: the rest are already being killed.
-            Phase::Stopping { .. } | Phase::WaitingAll | Phase::Done => {}
+            Phase::Stopping { .. } | Phase::WaitingAll | Phase::Done => {
+                out.push(Action::Log(Level::Info, format!("main child {status}")));
+            }
         }
     }
 
@@ -357,9 +361,8 @@ impl Machine {
     fn on_tick(&mut self, now: Instant, out: &mut Vec<Action>) {
         match self.phase {
             Phase::Draining { until, held } if now >= until => {
-                out.push(Action::Log(Level::Info, format!("drain over: forwarding {held}")));
                 self.forward(held, out);
-                self.begin_stop(now, out);
+                self.begin_stop(now, format!("drain over, forwarded {held}"), out);
             }
             Phase::Stopping {
                 deadline,
@@ -433,6 +436,16 @@ mod tests {
             status: ExitStatus::Exited(code),
             others_alive,
         }
+    }
+
+    #[test]
+    fn forwarding_comes_before_any_log_line() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(&cfg(), t0);
+        let a = m.on_event(TERM, t0);
+        assert_eq!(a.first(), Some(&Action::Forward(Signal::TERM)), "{a:?}");
+        let a = m.on_event(Event::Signal(Signal::USR1), t0);
+        assert_eq!(a.first(), Some(&Action::Forward(Signal::USR1)), "{a:?}");
     }
 
     #[test]

@@ -102,6 +102,24 @@ mod tests {
     }
 
     #[test]
+    fn stat_parser_never_panics_on_truncations_or_random_bytes() {
+        let real = "1234 (python3) S 1 1234 1234 0 -1 4194560 2553 0 0 0 11 3 0 0 20 0 1 0 4321 123 456";
+        for end in 0..=real.len() {
+            let _ = parse_stat_ppid(&real[..end]);
+        }
+        let mut x: u32 = 12345;
+        for _ in 0..20_000 {
+            let s: String = (0..(x % 40))
+                .map(|k| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    b"() SZR-0123456789 "[((x >> 16) as usize + k as usize) % 18] as char
+                })
+                .collect();
+            let _ = parse_stat_ppid(&s);
+        }
+    }
+
+    #[test]
     fn descendants_follow_the_tree_and_skip_zombies_on_request() {
         let procs = [
             (1, 0, 'S'),

@@ -3,12 +3,19 @@
 
 mod cli;
 mod cmd;
+mod compat;
 mod report;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let mut argv = std::env::args_os();
+    let argv0 = argv.next().unwrap_or_default();
+    let personality = compat::personality(&argv0);
+    if personality != pidone_init::config::Personality::Pidone {
+        return run_compat(personality, &argv0, &argv.collect::<Vec<_>>());
+    }
     let cli = cli::Cli::parse();
     let result = match cli.sub {
         None => run_init(cli.init),
@@ -27,6 +34,45 @@ fn main() -> ExitCode {
     }
 }
 
+/// Started as `tini` or `dumb-init`: that program's command line, then the same init.
+fn run_compat(
+    personality: pidone_init::config::Personality,
+    argv0: &std::ffi::OsString,
+    args: &[std::ffi::OsString],
+) -> ExitCode {
+    let name = argv0.to_string_lossy();
+    let env = |k: &str| std::env::var(k).ok();
+    let parsed = match personality {
+        pidone_init::config::Personality::Tini => compat::parse_tini(&name, args, &env),
+        _ => compat::parse_dumb_init(&name, args, &env),
+    };
+    match parsed {
+        compat::Compat::Run(config) => start(*config),
+        compat::Compat::Print {
+            text,
+            to_stderr,
+            code,
+        } => {
+            if to_stderr {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Run the init with a validated configuration.
+fn start(config: pidone_init::config::Config) -> ExitCode {
+    let mut reporter = report::DiagReporter;
+    match pidone_init::driver::run(config, &mut reporter) {
+        Ok(code) => exit_code(code),
+        // The driver has already printed the one-line reason (e.g. "foo: command not found").
+        Err(e) => exit_code(e.exit_code()),
+    }
+}
+
 fn run_init(args: cli::InitArgs) -> anyhow::Result<ExitCode> {
     let config = match args.into_config() {
         Ok(c) => c,
@@ -35,12 +81,7 @@ fn run_init(args: cli::InitArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let mut reporter = report::DiagReporter;
-    match pidone_init::driver::run(config, &mut reporter) {
-        Ok(code) => Ok(exit_code(code)),
-        // The driver has already logged the one-line reason (e.g. "foo: command not found").
-        Err(e) => Ok(exit_code(e.exit_code())),
-    }
+    Ok(start(config))
 }
 
 /// An exit status as the process's exit code (statuses are 0-255 by construction).

@@ -485,6 +485,35 @@ fn subreaper_mode_cleans_up_its_descendants_and_touches_nothing_else() {
     assert!(ns.host_pid(1).is_some(), "the namespace's PID 1 is untouched");
 }
 
+#[test]
+fn child_gets_the_terminal_foreground_when_stdin_is_a_tty() {
+    // script(1) gives pidone a pseudo-terminal as stdin; pidone is not PID 1 there (script is).
+    let inner = format!(
+        "{} -- {} {} tty",
+        common::pidone_bin().display(),
+        common::PYTHON,
+        common::testprog()
+    );
+    let out = Ns::start(&["script".into(), "-qec".into(), inner, "/dev/null".into()], &[]).wait_exit(T);
+    assert_eq!(out.code, 0, "{out:?}");
+    let line = out
+        .stdout
+        .iter()
+        .find(|l| l.contains("tty pid="))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    let line = line.trim();
+    assert_eq!(
+        field(line, "pgid"),
+        field(line, "pid"),
+        "own process group: {line}"
+    );
+    assert_eq!(
+        field(line, "fg"),
+        field(line, "pgid"),
+        "and it is the terminal's foreground group: {line}"
+    );
+}
+
 /// A fresh directory under the target dir (no tempfile crate needed for this).
 fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

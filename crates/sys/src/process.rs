@@ -234,3 +234,11 @@ pub fn reap_pid(pid: Pid) -> Result<Reaped, SysError> {
         }
     }
 }
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends us `sig` when our parent exits (tini's `-p`).
+pub fn set_parent_death_signal(sig: Signal) -> Result<(), SysError> {
+    let nsig = nix::sys::signal::Signal::try_from(sig.as_raw())
+        .map_err(|e| SysError::new(format!("prctl(PR_SET_PDEATHSIG, {sig})"), e))?;
+    nix::sys::prctl::set_pdeathsig(nsig)
+        .map_err(|e| SysError::new(format!("prctl(PR_SET_PDEATHSIG, {sig})"), e))
+}

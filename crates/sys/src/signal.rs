@@ -181,6 +181,25 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_random_input() {
+        // A small deterministic fuzz: random strings over an alphabet of the interesting bytes.
+        let alphabet: Vec<char> = "SIGTERMRTMINAX+-0123456789 \u{0}\u{ff}é".chars().collect();
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for k in 0..(x % 12) {
+                s.push(alphabet[((x >> (k * 5)) % alphabet.len() as u64) as usize]);
+            }
+            if let Ok(sig) = s.parse::<Signal>() {
+                assert!((1..=64).contains(&sig.as_raw()), "{s:?} -> {sig:?}");
+            }
+        }
+    }
+
+    #[test]
     fn names_round_trip_for_every_signal() {
         for sig in Signal::all() {
             assert_eq!(sig.name().parse::<Signal>(), Ok(sig), "{sig:?}");

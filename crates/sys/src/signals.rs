@@ -28,6 +28,18 @@ impl OriginalMask {
             .map_err(std::io::Error::from)
     }
 
+    /// Whether nothing at all was blocked when the init started (the usual case), which lets
+    /// the child be started without a pre-exec hook.
+    pub fn is_empty(&self) -> bool {
+        let raw: &nix::libc::sigset_t = self.0.as_ref();
+        (1..=crate::signal::RTMAX).all(|n| {
+            // SAFETY: `raw` points to an initialised sigset_t borrowed for this call;
+            // sigismember only reads it, and returns -1 (not a member) for numbers glibc
+            // reserves, which are never blocked through glibc anyway.
+            unsafe { nix::libc::sigismember(raw, n) != 1 }
+        })
+    }
+
     /// Whether `sig` was blocked when the init started.
     pub fn contains(&self, sig: Signal) -> bool {
         to_nix_set_member(sig).is_some_and(|s| self.0.contains(s))
@@ -62,6 +74,7 @@ fn init_set() -> SigSet {
 }
 
 /// A signalfd over the init's blocked set, `O_CLOEXEC` so the child never inherits it.
+/// Blocking: see [`SignalSource::wait_batch`].
 pub struct SignalSource {
     fd: SignalFd,
 }
@@ -81,42 +94,64 @@ pub fn block_and_listen() -> Result<(OriginalMask, SignalSource), SysError> {
     let mut old = SigSet::empty();
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old))
         .map_err(|e| SysError::new("sigprocmask(SIG_BLOCK, all)", e))?;
-    let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(|e| SysError::new("signalfd", e))?;
+    let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(|e| SysError::new("signalfd", e))?;
     Ok((OriginalMask(old), SignalSource { fd }))
 }
 
-impl SignalSource {
-    /// Wait until a signal is ready or `timeout` passes (`None`: wait forever). No wake-ups
-    /// happen while nothing arrives: this is where an idle init spends its life.
-    pub fn wait(&self, timeout: Option<Duration>) -> Result<bool, SysError> {
-        let t = match timeout {
-            None => PollTimeout::NONE,
-            // Round up so that a deadline 0.3 ms away does not become a busy loop of 0 ms polls.
-            Some(d) => {
-                let ms = d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
-            }
-        };
-        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, t) {
-            Ok(n) => Ok(n > 0),
-            Err(nix::errno::Errno::EINTR) => Ok(false),
-            Err(e) => Err(SysError::new("poll(signalfd)", e)),
-        }
-    }
+/// Size of one `struct signalfd_siginfo` (fixed by the kernel ABI).
+const SIGINFO_SIZE: usize = 128;
+/// How many signals one read may return: a burst of SIGCHLDs from a reaping storm, plus
+/// whatever the runtime sent, in one syscall.
+const BATCH: usize = 32;
 
-    /// Read one pending signal without blocking.
-    pub fn read_one(&mut self) -> Result<Option<Received>, SysError> {
-        match self.fd.read_signal() {
-            Ok(Some(info)) => Ok(Signal::from_raw(info.ssi_signo as i32).map(|signal| Received {
+/// Decode a buffer of `struct signalfd_siginfo` records (signal number at offset 0, sender
+/// pid at offset 12, both native-endian u32). Pure; a trailing partial record is ignored.
+pub fn decode_siginfos(buf: &[u8]) -> Vec<Received> {
+    buf.chunks_exact(SIGINFO_SIZE)
+        .filter_map(|rec| {
+            let signo = u32::from_ne_bytes(rec[0..4].try_into().ok()?);
+            let pid = u32::from_ne_bytes(rec[12..16].try_into().ok()?);
+            let signal = Signal::from_raw(i32::try_from(signo).ok()?)?;
+            Some(Received {
                 signal,
-                sender_pid: info.ssi_pid as i32,
-            })),
-            Ok(None) => Ok(None),
-            Err(nix::errno::Errno::EAGAIN) => Ok(None),
+                sender_pid: pid as i32,
+            })
+        })
+        .collect()
+}
+
+impl SignalSource {
+    /// Wait for signals and return every one that is pending, in one `read(2)`. With no
+    /// `timeout` the read itself blocks (this is where an idle init spends its life, with no
+    /// wake-ups); with one, `poll(2)` waits first and an empty batch means the deadline came.
+    pub fn wait_batch(&mut self, timeout: Option<Duration>) -> Result<Vec<Received>, SysError> {
+        if let Some(d) = timeout {
+            // Round up so that a deadline 0.3 ms away does not become a busy loop of 0 ms polls.
+            let ms = d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            let t = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, t) {
+                Ok(0) | Err(nix::errno::Errno::EINTR) => return Ok(Vec::new()),
+                Ok(_) => {}
+                Err(e) => return Err(SysError::new("poll(signalfd)", e)),
+            }
+        }
+        let mut buf = [0u8; SIGINFO_SIZE * BATCH];
+        match nix::unistd::read(self.fd.as_fd().as_raw_fd_compat(), &mut buf) {
+            Ok(n) => Ok(decode_siginfos(&buf[..n])),
+            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => Ok(Vec::new()),
             Err(e) => Err(SysError::new("read(signalfd)", e)),
         }
+    }
+}
+
+/// nix 0.29's `read` takes a raw fd; keep the conversion in one place.
+trait RawFdCompat {
+    fn as_raw_fd_compat(&self) -> std::os::fd::RawFd;
+}
+impl RawFdCompat for std::os::fd::BorrowedFd<'_> {
+    fn as_raw_fd_compat(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(self)
     }
 }
 
@@ -124,4 +159,40 @@ impl SignalSource {
 pub fn is_tty(fd: std::os::fd::BorrowedFd<'_>) -> bool {
     use std::os::fd::AsRawFd;
     nix::unistd::isatty(fd.as_raw_fd()).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(signo: u32, pid: u32) -> Vec<u8> {
+        let mut r = vec![0u8; SIGINFO_SIZE];
+        r[0..4].copy_from_slice(&signo.to_ne_bytes());
+        r[12..16].copy_from_slice(&pid.to_ne_bytes());
+        r
+    }
+
+    #[test]
+    fn decodes_a_batch_and_ignores_partial_or_invalid_records() {
+        let mut buf = record(15, 1234);
+        buf.extend(record(17, 0));
+        buf.extend(record(0, 5)); // not a signal
+        buf.extend(record(99, 5)); // out of range
+        buf.extend(&record(10, 7)[..60]); // truncated
+        let got = decode_siginfos(&buf);
+        assert_eq!(
+            got,
+            vec![
+                Received {
+                    signal: Signal::TERM,
+                    sender_pid: 1234
+                },
+                Received {
+                    signal: Signal::CHLD,
+                    sender_pid: 0
+                }
+            ]
+        );
+        assert!(decode_siginfos(&[]).is_empty());
+    }
 }

@@ -24,6 +24,9 @@ pub enum Group {
     /// only lets the foreground group read the terminal; without this an interactive shell
     /// under the init would be stopped by SIGTTIN.
     OwnForeground,
+    /// `setsid()`: a new session and group (dumb-init's default), so the child's group can be
+    /// signalled and the child has no controlling terminal of ours.
+    Session,
 }
 
 /// Why the child could not be started.
@@ -60,23 +63,38 @@ pub fn spawn(argv: &[OsString], mask: &OriginalMask, group: Group) -> Result<Pid
         .unwrap_or_default();
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
-    let mask = mask.clone();
-    // SAFETY: the closure runs in the forked child before exec. It only calls setpgid(2),
-    // tcsetpgrp(3) (an ioctl) and pthread_sigmask(2), all async-signal-safe, allocates nothing
-    // and takes no locks, which is what a child of a (possibly) multi-threaded parent may do.
-    unsafe {
-        cmd.pre_exec(move || {
-            if group != Group::Inherit {
-                nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
-            }
-            if group == Group::OwnForeground {
-                // The init blocks SIGTTOU (it is in the blocked set), so the kernel lets this
-                // background-group call through instead of stopping us.
-                let stdin = std::os::fd::BorrowedFd::borrow_raw(0);
-                nix::unistd::tcsetpgrp(stdin, nix::unistd::getpgrp())?;
-            }
-            mask.restore()
-        });
+    if group == Group::Own {
+        cmd.process_group(0);
+    }
+    // Always restore the original mask in the child: std's posix_spawn path (taken when there
+    // is no hook) leaves the parent's blocked set in place, which would hand the child the
+    // init's "block everything" mask (measured: SigBlk fffffffe3ffbfa07 in the child).
+    let needs_hook = true;
+    if needs_hook {
+        let mask = mask.clone();
+        // SAFETY: the closure runs in the forked child before exec. It only calls setsid(2),
+        // setpgid(2), tcsetpgrp(3) (an ioctl) and pthread_sigmask(2), all async-signal-safe,
+        // allocates nothing and takes no locks, which is what a child of a (possibly)
+        // multi-threaded parent may do.
+        unsafe {
+            cmd.pre_exec(move || {
+                match group {
+                    Group::Session => {
+                        nix::unistd::setsid()?;
+                    }
+                    Group::OwnForeground => {
+                        nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
+                        // The init blocks SIGTTOU (it is in the blocked set), so the kernel lets
+                        // this background-group call through instead of stopping us.
+                        let stdin = std::os::fd::BorrowedFd::borrow_raw(0);
+                        nix::unistd::tcsetpgrp(stdin, nix::unistd::getpgrp())?;
+                    }
+                    // Own is done by std (process_group) before this hook runs.
+                    Group::Own | Group::Inherit => {}
+                }
+                mask.restore()
+            });
+        }
     }
     match cmd.spawn() {
         Ok(child) => {
@@ -100,6 +118,29 @@ fn classify(cmd: String, e: io::Error) -> SpawnError {
 }
 
 impl SpawnError {
+    /// The command that failed.
+    pub fn command(&self) -> &str {
+        match self {
+            SpawnError::NotFound { cmd, .. }
+            | SpawnError::NotExecutable { cmd, .. }
+            | SpawnError::Other { cmd, .. } => cmd,
+        }
+    }
+
+    /// The OS error as `strerror(3)` words, without Rust's "(os error N)" suffix.
+    pub fn os_error_text(&self) -> String {
+        let source = match self {
+            SpawnError::NotFound { source, .. }
+            | SpawnError::NotExecutable { source, .. }
+            | SpawnError::Other { source, .. } => source,
+        };
+        let text = source.to_string();
+        match text.find(" (os error") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        }
+    }
+
     /// The conventional exit status: 127 not found, 126 not executable, 1 otherwise... well,
     /// 126 as well: the command was found but could not run.
     pub fn exit_code(&self) -> i32 {

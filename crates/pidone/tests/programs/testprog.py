@@ -163,6 +163,12 @@ def mode_orphan_tree(args):
     sleep_forever()
 
 
+def mode_tty(args):
+    """Report our process group and the terminal's foreground group, then read one line from
+    the terminal: only the foreground group may read it without being stopped by SIGTTIN."""
+    say(f"tty pid={os.getpid()} pgid={os.getpgid(0)} fg={os.tcgetpgrp(0)}")
+
+
 def mode_fds(args):
     open_fds = []
     for fd in range(0, 1024):
