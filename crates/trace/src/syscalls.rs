@@ -5,6 +5,7 @@ use crate::session::{self, LoadOptions, Session};
 use crate::syscall_names::{self, Arch};
 use crate::{objects, Output, TraceError};
 use aya::maps::{Array, HashMap as BpfHashMap};
+use pidone_proc::stat::{parse_stat, Stat, State};
 use serde_json::json;
 use std::time::Duration;
 
@@ -67,40 +68,18 @@ pub fn text_table(arch: Option<Arch>, s: &Summary, top: Option<usize>) -> Vec<St
     lines
 }
 
-/// What identifies a live process across time, from `/proc/PID/stat`: its comm, its state,
-/// and its start time (which tells a reused pid from the process we were given).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub comm: String,
-    pub state: char,
-    pub start_time: u64,
-}
-
-/// Parse a `/proc/PID/stat` line. The comm is between the first `(` and the *last* `)`:
-/// it may itself contain `) (`.
-pub fn parse_stat(stat: &str) -> Option<Identity> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat.get(open + 1..close)?.to_string();
-    let rest: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
-    // rest[0] is field 3 (state); starttime is field 22.
-    let state = rest.first()?.chars().next()?;
-    let start_time = rest.get(22 - 3)?.parse().ok()?;
-    Some(Identity {
-        comm,
-        state,
-        start_time,
-    })
-}
-
-fn identity(pid: u32) -> Option<Identity> {
+/// The process's `/proc/PID/stat`: comm, state, and start time (which tells a reused pid
+/// from the process we were given).
+fn stat_of(pid: u32) -> Option<Stat> {
     parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// Whether the process we started with is still running: not gone, not a zombie, not
 /// replaced by another process that got the same pid.
-fn still_running(pid: u32, first: &Identity) -> bool {
-    identity(pid).is_some_and(|now| now.start_time == first.start_time && !matches!(now.state, 'Z' | 'X'))
+fn still_running(pid: u32, first: &Stat) -> bool {
+    stat_of(pid).is_some_and(|now| {
+        now.starttime == first.starttime && !matches!(now.state, State::Zombie | State::Dead)
+    })
 }
 
 /// The thread-group id of `pid` (a thread id given with -p counts as its process).
@@ -118,7 +97,7 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     session::check_privileges()?;
     let missing = TraceError::NoSuchProcess { pid: cfg.pid };
     let pid = tgid_of(cfg.pid).ok_or(missing)?;
-    let first = identity(pid).ok_or(TraceError::NoSuchProcess { pid: cfg.pid })?;
+    let first = stat_of(pid).ok_or(TraceError::NoSuchProcess { pid: cfg.pid })?;
     let comm = first.comm.clone();
     let mut sess = Session::start(cfg.duration)?;
     let globals = [("target_tgid", pid), ("follow", u32::from(cfg.follow))];
@@ -211,20 +190,6 @@ fn followed_is_empty(bpf: &aya::Ebpf) -> Result<bool, TraceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_with_a_hostile_comm() {
-        let line = "4242 (a) (b) c) S 1 4242 4242 0 -1 4194560 300 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100";
-        let id = parse_stat(line).unwrap();
-        assert_eq!(
-            (id.comm.as_str(), id.state, id.start_time),
-            ("a) (b) c", 'S', 987654)
-        );
-        let zombie = "7 (sh) Z 1 7 7 0 -1 4227084 1 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
-        assert_eq!(parse_stat(zombie).unwrap().state, 'Z');
-        assert_eq!(parse_stat("7 (sh) S 1"), None);
-        assert_eq!(parse_stat(""), None);
-    }
 
     #[test]
     fn table_is_sorted_and_named() {
