@@ -290,8 +290,77 @@ mod tests {
         c
     }
 
-    /// Bytes of a record taken from a real run: python (294147) sent SIGTERM to itself.
-    fn recorded_signal() -> Vec<u8> {
+    /// The records of a fixture file: one hex line each, `#` lines are comments.
+    fn recorded(text: &str) -> Vec<Vec<u8>> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                (0..l.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&l[i..i + 2], 16).unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decodes_recorded_signal_records() {
+        let recs = recorded(include_str!("fixtures/signals.hex"));
+        let e: Vec<SignalEvent> = recs.iter().map(|r| SignalEvent::decode(r).unwrap()).collect();
+        assert_eq!(e.len(), 4);
+        let term = &e[0];
+        assert_eq!(
+            (term.signal_name().as_str(), term.code, term.group),
+            ("SIGTERM", 0, true)
+        );
+        assert_eq!(term.result, SignalResult::Delivered);
+        assert_eq!(
+            (term.sender.pid, term.sender.ns_pid, term.sender.comm.as_str()),
+            (18281, Some(1), "sh")
+        );
+        assert_eq!(
+            (term.target.pid, term.target.tid, term.target.ns_pid),
+            (18294, 18294, Some(2))
+        );
+        // SIGCHLD from the killed child (CLD_KILLED = 2), then from the one that exited (CLD_EXITED = 1).
+        assert_eq!((e[1].signo, e[1].code, e[1].sender.ns_pid), (17, 2, Some(2)));
+        assert_eq!((e[2].signo, e[2].code, e[2].sender.ns_pid), (17, 1, Some(3)));
+        // To the unshare process outside the namespace: no ns pid; it ignores SIGCHLD.
+        assert_eq!((e[3].target.comm.as_str(), e[3].target.ns_pid), ("unshare", None));
+        assert_eq!(e[3].result, SignalResult::Ignored);
+        assert!(e.windows(2).all(|w| w[0].ts_ns < w[1].ts_ns));
+    }
+
+    #[test]
+    fn decodes_recorded_procs_records() {
+        let recs = recorded(include_str!("fixtures/procs.hex"));
+        assert!(recs.iter().all(|r| r.len() == PROC_EVENT_SIZE));
+        let e: Vec<ProcEvent> = recs.iter().map(|r| ProcEvent::decode(r).unwrap()).collect();
+        let kinds: Vec<String> = e
+            .iter()
+            .map(|e| match &e.kind {
+                ProcKind::Fork => format!("fork {:?}<-{:?}", e.ns_pid, e.ns_ppid),
+                ProcKind::Exec { filename, .. } => format!("exec {:?} {filename}", e.ns_pid),
+                ProcKind::Exit(how) => format!("exit {:?} {how}", e.ns_pid),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "fork Some(2)<-Some(1)",
+                "exit Some(2) killed by SIGTERM",
+                "fork Some(3)<-Some(1)",
+                "exec Some(3) /usr/bin/sh",
+                "exit Some(3) code 7",
+                "exit Some(1) code 0",
+            ]
+        );
+        assert_eq!((e[5].pid, e[5].ppid, e[5].ns_ppid), (18281, 18279, None));
+        assert!(e.iter().all(|e| e.comm == "sh"));
+    }
+
+    /// A record built field by field (for the odd cases no run produces on demand).
+    fn built_signal() -> Vec<u8> {
         let mut v = Vec::new();
         put(&mut v, &123_456_789_000u64.to_le_bytes());
         put(&mut v, &15i32.to_le_bytes()); // SIGTERM
@@ -308,7 +377,7 @@ mod tests {
 
     #[test]
     fn decodes_a_signal_record() {
-        let e = SignalEvent::decode(&recorded_signal()).unwrap();
+        let e = SignalEvent::decode(&built_signal()).unwrap();
         assert_eq!(e.ts_ns, 123_456_789_000);
         assert_eq!(e.signal_name(), "SIGTERM");
         assert_eq!(e.result, SignalResult::Delivered);
@@ -323,7 +392,7 @@ mod tests {
 
     #[test]
     fn short_record_is_an_error_not_a_panic() {
-        let v = recorded_signal();
+        let v = built_signal();
         let err = SignalEvent::decode(&v[..40]).unwrap_err();
         assert_eq!((err.want, err.got), (SIGNAL_EVENT_SIZE, 40));
         assert!(ProcEvent::decode(&[]).is_err());
@@ -331,7 +400,7 @@ mod tests {
 
     #[test]
     fn comm_of_full_length_and_invalid_utf8() {
-        let mut v = recorded_signal();
+        let mut v = built_signal();
         let at = SIGNAL_EVENT_SIZE - 32;
         v[at..at + 16].copy_from_slice(b"exactly16chars!!");
         v[at + 16] = 0xff;
