@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -j 2 -- -D warnings
+bash crates/trace/bpf/check.sh   # the committed BPF objects match their sources
 cargo build --release -j 2
 bash bench/smoke.sh          # the benchmark harness runs against every init (a few seconds)
 cargo test --workspace -j 2 -- --test-threads=2

@@ -18,6 +18,16 @@ NAMES_3264 = {
 }
 
 
+# Added to the kernel's common table after Debian 12's headers (6.1); the same numbers on
+# every architecture since 5.1. The headers win where they define a number.
+NEWER_COMMON = [
+    "cachestat", "fchmodat2", "map_shadow_stack", "futex_wake", "futex_wait", "futex_requeue",
+    "statmount", "listmount", "lsm_get_self_attr", "lsm_set_self_attr", "lsm_list_modules",
+    "mseal", "setxattrat", "getxattrat", "listxattrat", "removexattrat", "open_tree_attr",
+    "file_getattr", "file_setattr",
+]
+
+
 def table(path, generic):
     out = {}
     for line in open(path):
@@ -30,6 +40,8 @@ def table(path, generic):
         if name in ("syscalls", "arch_specific_syscall"):
             continue
         out.setdefault(nr, name)
+    for i, name in enumerate(NEWER_COMMON):
+        out.setdefault(451 + i, name)
     return out
 
 

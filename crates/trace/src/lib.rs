@@ -16,7 +16,6 @@ pub mod event;
 pub mod procs;
 pub mod session;
 pub mod signals;
-pub mod syscall_names;
 pub mod syscalls;
 
 pub use session::READY_LINE;

@@ -2,10 +2,10 @@
 //! done in the kernel (`bpf/syscalls.bpf.c`); this side waits, then reads one small map.
 
 use crate::session::{self, LoadOptions, Session};
-use crate::syscall_names::{self, Arch};
 use crate::{objects, Output, TraceError};
 use aya::maps::{Array, HashMap as BpfHashMap};
 use pidone_proc::stat::{parse_stat, Stat, State};
+use pidone_proc::Arch;
 use serde_json::json;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ pub fn display_name(arch: Option<Arch>, nr: u32) -> String {
     if nr == OTHER {
         return format!("other (numbers >= {OTHER})");
     }
-    arch.and_then(|a| syscall_names::name(a, nr))
+    arch.and_then(|a| a.name(i64::from(nr)))
         .map(str::to_string)
         .unwrap_or_else(|| format!("syscall_{nr}"))
 }
@@ -150,7 +150,7 @@ pub fn run(cfg: &Config, out: &mut Output<'_>) -> Result<Summary, TraceError> {
     }
     drop(bpf);
     let summary = sorted(raw);
-    let arch = Arch::native();
+    let arch = Some(Arch::host());
     let secs = sess.elapsed().as_secs_f64();
     if out.json {
         for (nr, n) in summary.counts.iter().take(cfg.top.unwrap_or(usize::MAX)) {
