@@ -187,14 +187,12 @@ impl Driver<'_> {
                     child_ended = true;
                     continue;
                 }
-                self.log.log(
-                    Level::Debug,
-                    "signal received",
-                    &[
+                self.log.debug_with("signal received", || {
+                    vec![
                         ("signal", r.signal.to_string()),
                         ("from_pid", r.sender_pid.to_string()),
-                    ],
-                );
+                    ]
+                });
                 if let Some(code) = self.feed(Event::Signal(r.signal)) {
                     return code;
                 }
@@ -202,7 +200,11 @@ impl Driver<'_> {
             // SIGCHLD is blocked from before the first fork, so every exit leaves one pending;
             // several exits can share it, hence the loop inside reap_all.
             let mut events = if child_ended { self.reap_all() } else { Vec::new() };
-            events.push(Event::Tick);
+            // Every event already advances the clock in the machine; an explicit Tick is only
+            // needed when a deadline has come.
+            if self.machine.next_deadline().is_some_and(|d| d <= Instant::now()) {
+                events.push(Event::Tick);
+            }
             for ev in events {
                 if let Some(code) = self.feed(ev) {
                     return code;
@@ -248,15 +250,17 @@ impl Driver<'_> {
                 Ok((Reaped::Child(pid, status), _)) if pid == self.main => main_status = Some(status),
                 Ok((Reaped::Child(pid, status), cmd)) => {
                     self.counts.orphans_reaped += 1;
-                    self.log.log(
-                        self.cfg.reap_log_level,
-                        "reaped orphan",
-                        &[
-                            ("pid", pid.to_string()),
-                            ("cmd", cmd),
-                            ("status", status.to_string()),
-                        ],
-                    );
+                    if self.log.enabled(self.cfg.reap_log_level) {
+                        self.log.log(
+                            self.cfg.reap_log_level,
+                            "reaped orphan",
+                            &[
+                                ("pid", pid.to_string()),
+                                ("cmd", cmd),
+                                ("status", status.to_string()),
+                            ],
+                        );
+                    }
                 }
                 Ok((Reaped::NoneReady, _)) => break,
                 Ok((Reaped::NoChildren, _)) => {
@@ -292,11 +296,9 @@ impl Driver<'_> {
             Action::Forward(sig) => self.forward(sig),
             Action::SignalRest(sig) => {
                 let n = self.signal_all(sig);
-                self.log.log(
-                    Level::Debug,
-                    "signalled remaining processes",
-                    &[("signal", sig.to_string()), ("count", n.to_string())],
-                );
+                self.log.debug_with("signalled remaining processes", || {
+                    vec![("signal", sig.to_string()), ("count", n.to_string())]
+                });
             }
             Action::Report(phase) => self.report(phase),
             Action::KillAll => {
@@ -340,14 +342,11 @@ impl Driver<'_> {
         match result {
             Ok((Delivery::Sent, _)) => {
                 self.log
-                    .log(Level::Debug, "forwarded", &[("signal", sig.to_string())]);
+                    .debug_with("forwarded", || vec![("signal", sig.to_string())]);
             }
             Ok((Delivery::Gone, _)) => {
-                self.log.log(
-                    Level::Debug,
-                    "nobody to forward to",
-                    &[("signal", sig.to_string())],
-                );
+                self.log
+                    .debug_with("nobody to forward to", || vec![("signal", sig.to_string())]);
             }
             Err(e) => self.log.warn(&format!("cannot forward {sig}: {e}")),
         }
@@ -414,12 +413,18 @@ impl Driver<'_> {
 
     fn write_termination_log(&self, line: &str) {
         let path = &self.cfg.termination_log;
-        if !path.exists() {
-            return;
-        }
+        // One open, no stat first: absent (ENOENT) is the normal case outside Kubernetes.
+        let mut file = match std::fs::OpenOptions::new().write(true).truncate(true).open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                self.log.warn(&format!("cannot write {}: {e}", path.display()));
+                return;
+            }
+        };
         // Plain text whatever the log format: Kubernetes shows this file as is in the pod status.
         let text = format!("pidone: {line}\n");
-        if let Err(e) = std::fs::write(path, text) {
+        if let Err(e) = std::io::Write::write_all(&mut file, text.as_bytes()) {
             self.log.warn(&format!("cannot write {}: {e}", path.display()));
         }
     }

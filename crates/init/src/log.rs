@@ -97,6 +97,15 @@ impl Logger {
         write_stderr(&format_line(self.format, level, msg, fields, ts));
     }
 
+    /// Debug line whose fields are only built when debug logging is on (the forwarding and
+    /// reaping paths run per signal and per orphan; formatting there costs more than the
+    /// syscalls).
+    pub fn debug_with(&self, msg: &str, fields: impl FnOnce() -> Vec<(&'static str, String)>) {
+        if self.enabled(Level::Debug) {
+            self.log(Level::Debug, msg, &fields());
+        }
+    }
+
     pub fn error(&self, msg: &str) {
         self.log(Level::Error, msg, &[]);
     }

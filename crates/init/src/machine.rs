@@ -294,10 +294,9 @@ impl Machine {
                 }
             }
             Phase::Done => {}
-            Phase::Running | Phase::Draining { .. } | Phase::Stopping { .. } => {
-                self.forward(sig, out);
-                out.push(Action::Log(Level::Debug, format!("received {sig}, forwarded it")));
-            }
+            // The driver logs the forwarding at debug level; nothing to format here, on the
+            // path every forwarded signal takes.
+            Phase::Running | Phase::Draining { .. } | Phase::Stopping { .. } => self.forward(sig, out),
         }
     }
 
