@@ -568,7 +568,13 @@ def versions(inits: list[Init]) -> list[tuple[str, str]]:
         else:
             ver = sh([i.path, "--version"]).splitlines()
             commit = sh(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
-            out.append((i.name, f"{i.path} ({ver[0] if ver else '?'}, git {commit})"))
+            # The checkout's HEAD can be a benchmark-only commit: also name the last commit that
+            # changed what the binary is built from, which is the code actually measured.
+            src = sh(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", "crates", "Cargo.toml", "Cargo.lock", ".cargo"])
+            src = "" if src == "?" else src
+            same = src and commit.startswith(src)
+            where = f"git {commit}" if same or not src else f"git {commit}; pidone sources as of {src}"
+            out.append((i.name, f"{i.path} ({ver[0] if ver else '?'}, {where})"))
     return out
 
 
