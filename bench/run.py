@@ -631,6 +631,7 @@ def markdown(
         "Options: `--inits tini,dumb-init,catatonit,pidone` (which inits), `--pidone PATH`, "
         "`--init NAME=PATH[,ARG...]` (any other init, e.g. `--init tini-dyn=/usr/bin/tini,--`), "
         "`--with-mini` (adds bench/src/miniinit.c in three waiting styles as a yardstick), "
+        "`--no-fresh-copies` (measure the installed binaries, not copies made at the start), "
         "`--render JSON` (rewrite this page from a run's raw results, e.g. after editing "
         "bench/explanations.json). Raw samples of this run: [benchmarks.json](benchmarks.json); of "
         "every run: `bench/results/*.json`, with the driver's commands and the inits' stderr in "
