@@ -21,6 +21,7 @@ import os
 import platform
 import random
 import shutil
+import tempfile
 import subprocess
 import sys
 import xml.sax.saxutils as sx
@@ -40,9 +41,26 @@ class Init:
     args: list[str]  # between the binary and the command
     package: str = ""  # Debian package, for versions and error messages
     error: str = ""  # set when the init cannot run the benchmarks
+    orig: str = ""  # the installed path when `path` is a fresh copy (see fresh_copies)
 
     def argv(self, cmd: list[str]) -> list[str]:
         return [self.path, *self.args, *cmd]
+
+
+def fresh_copies(inits: list[Init]) -> str:
+    """Copy every init binary into one new directory, so that all of them sit in the page cache
+    the same way (written at the same moment) when they are measured. The same bytes in two files
+    of different ages started ~70 µs apart (bench/ab/README.md): a file's page-cache state decides
+    how much each page fault maps. Basenames are kept (pidone picks its personality from argv[0]).
+    Returns the directory, removed by the caller."""
+    top = tempfile.mkdtemp(prefix="pidone-bench-")
+    for i in inits:
+        d = Path(top) / i.name
+        d.mkdir()
+        dst = d / Path(i.path).name
+        shutil.copy2(os.path.realpath(i.path), dst)
+        i.orig, i.path = i.path, str(dst)
+    return top
 
 
 def known_inits(pidone: Path) -> dict[str, Init]:
@@ -568,7 +586,13 @@ def versions(inits: list[Init]) -> list[tuple[str, str]]:
         else:
             ver = sh([i.path, "--version"]).splitlines()
             commit = sh(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
-            out.append((i.name, f"{i.path} ({ver[0] if ver else '?'}, git {commit})"))
+            # The checkout's HEAD can be a benchmark-only commit: also name the last commit that
+            # changed what the binary is built from, which is the code actually measured.
+            src = sh(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", "crates", "Cargo.toml", "Cargo.lock", ".cargo"])
+            src = "" if src == "?" else src
+            same = src and commit.startswith(src)
+            where = f"git {commit}" if same or not src else f"git {commit}; pidone sources as of {src}"
+            out.append((i.name, f"{i.path} ({ver[0] if ver else '?'}, {where})"))
     return out
 
 
@@ -607,6 +631,7 @@ def markdown(
         "Options: `--inits tini,dumb-init,catatonit,pidone` (which inits), `--pidone PATH`, "
         "`--init NAME=PATH[,ARG...]` (any other init, e.g. `--init tini-dyn=/usr/bin/tini,--`), "
         "`--with-mini` (adds bench/src/miniinit.c in three waiting styles as a yardstick), "
+        "`--no-fresh-copies` (measure the installed binaries, not copies made at the start), "
         "`--render JSON` (rewrite this page from a run's raw results, e.g. after editing "
         "bench/explanations.json). Raw samples of this run: [benchmarks.json](benchmarks.json); of "
         "every run: `bench/results/*.json`, with the driver's commands and the inits' stderr in "
@@ -739,6 +764,10 @@ fresh /proc, then execs the init), so the init is PID 1 of its own namespace, ex
 container; it reads the init's /proc entries by host pid from
 outside. The command each init runs is `bench/src/child.c` (`bench-child`), or `/bin/true`.
 Every time is CLOCK_MONOTONIC, which all namespaces share. "bare" is the command itself as PID 1.
+Unless `--no-fresh-copies` is given, every init binary is first copied into one new directory and
+the copies are measured: a binary's page-cache state moves its startup by ~70 µs (the same bytes in
+two files of different ages, bench/ab/README.md), and copies made at the same moment sit in the
+page cache alike. (dumb-init's glibc stays the system's shared one.)
 
 - **Startup**: wall time from `clone()` to `waitpid()` returning for `INIT -- /bin/true` (the
   namespace teardown included), {plan.startup_runs} runs per init in batches of {plan.startup_batch},
@@ -822,6 +851,11 @@ def main() -> int:
     ap.add_argument("--init", action="append", default=[], metavar="NAME=PATH[,ARG...]", help="add or override an init")
     ap.add_argument("--no-build", action="store_true", help="do not build pidone when it is missing")
     ap.add_argument(
+        "--no-fresh-copies",
+        action="store_true",
+        help="measure the installed binaries instead of copies made at the start of the run",
+    )
+    ap.add_argument(
         "--with-mini",
         action="store_true",
         help="also run bench/src/miniinit.c (sigwait, blocking signalfd, poll+signalfd): what the waiting style alone costs",
@@ -878,7 +912,15 @@ def main() -> int:
         sys.exit("bench: no init can be measured")
     env = {"machine": machine(), "versions": versions(inits)}
     res = Results()
-    run_all(r, ok, plan, res)
+    copies = None if a.no_fresh_copies else fresh_copies(ok)
+    try:
+        run_all(r, ok, plan, res)
+    finally:
+        if copies:
+            shutil.rmtree(copies, ignore_errors=True)
+            for i in ok:
+                i.path = i.orig or i.path
+    env["fresh_copies"] = copies is not None
     remove_stale_cgroups()
     extras = run_extras(plan_name, pidone, r.log) if (plan_name == "full" or a.extras) and not a.no_extras else []
     env["took"] = (dt.datetime.now(dt.timezone.utc) - t0).total_seconds()
