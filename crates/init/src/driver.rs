@@ -49,6 +49,8 @@ struct Driver<'r> {
     log: Logger,
     reporter: &'r mut dyn Reporter,
     pid1: bool,
+    /// Our own pid as the kernel reports senders to us (1 as PID 1 of a namespace).
+    own_pid: i32,
     main: Pid,
     signals: SignalSource,
     machine: Machine,
@@ -146,6 +148,7 @@ pub fn run(cfg: Config, reporter: &mut dyn Reporter) -> Result<i32, InitError> {
         log,
         reporter,
         pid1,
+        own_pid: Pid::this().as_raw(),
         main,
         signals,
         machine,
@@ -185,6 +188,12 @@ impl Driver<'_> {
             for r in batch {
                 if r.signal == Signal::CHLD {
                     child_ended = true;
+                    continue;
+                }
+                if r.sender_pid == self.own_pid {
+                    // Raised by ourselves, e.g. the SIGPIPE of a log write to a closed stderr
+                    // pipe: with every signal blocked the kernel queues it instead of dropping
+                    // it. It is not the runtime's, so it must not reach the child.
                     continue;
                 }
                 self.log.debug_with("signal received", || {

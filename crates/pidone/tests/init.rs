@@ -514,6 +514,31 @@ fn child_gets_the_terminal_foreground_when_stdin_is_a_tty() {
     );
 }
 
+#[test]
+fn the_inits_own_sigpipe_is_not_forwarded() {
+    // pidone's log writes fail with EPIPE; the kernel queues the resulting SIGPIPE for it
+    // (everything is blocked). It must not reach the child as if the runtime had sent it.
+    let mut argv = prog(
+        "broken-stderr-exec",
+        &[
+            &common::pidone_bin().display().to_string(),
+            "--log-level",
+            "debug",
+            "--",
+        ],
+    );
+    argv.extend(prog("signals", &[]));
+    let ns = Ns::start(&argv, &[]);
+    ready(&ns);
+    ns.signal_init(Signal::USR1);
+    ns.wait_stdout("child got SIGUSR1", T);
+    ns.signal_init(Signal::USR2);
+    ns.wait_stdout("child got SIGUSR2", T);
+    ns.signal_init(Signal::KILL);
+    let out = ns.wait_exit(T);
+    assert!(!out.stdout_text().contains("SIGPIPE"), "{out:?}");
+}
+
 /// A fresh directory under the target dir (no tempfile crate needed for this).
 fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -23,7 +23,7 @@ def record_signals(tag):
         if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT) and os.environ.get("EXIT_ON_STOP"):
             sys.exit(0)
     for s in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT,
-              signal.SIGWINCH):
+              signal.SIGWINCH, signal.SIGPIPE):
         signal.signal(s, handler)
 
 
@@ -193,6 +193,16 @@ def mode_closefds_exec(args):
     """Close every inherited fd above stderr, then exec the rest of argv (a clean start for the
     init, whatever the test runner's own parent left open)."""
     os.closerange(3, 65536)
+    os.execvp(args[0], args)
+
+
+def mode_broken_stderr_exec(args):
+    """Exec the rest of argv with stderr a pipe nobody reads: every write to it fails with
+    EPIPE and raises SIGPIPE in the writer."""
+    r, w = os.pipe()
+    os.close(r)
+    os.dup2(w, 2)
+    os.close(w)
     os.execvp(args[0], args)
 
 
