@@ -2,14 +2,14 @@
 //! that forwards it and sys.exit()s), then `pidone why` must name the wait4 on the child, the
 //! child's caught SIGTERM and the Python multiprocessing cause.
 
-mod common_ns;
+mod common;
 
-use common_ns::{eventually, pidone, pidone_json, Ns};
+use common::{eventually, pidone, pidone_json, Ns};
 use pidone_sys::Signal;
 
 #[test]
 fn why_explains_the_bad_parent() {
-    let ns = Ns::start("bad_parent.py");
+    let ns = Ns::fixture("bad_parent.py");
     let child_ns: i32 = ns
         .wait_line("ready")
         .split_whitespace()
@@ -17,9 +17,9 @@ fn why_explains_the_bad_parent() {
         .unwrap()
         .parse()
         .unwrap();
-    let parent = ns.init;
-    let child = ns.host_pid(child_ns);
-    ns.signal(parent, Signal::TERM);
+    let parent = ns.init().as_raw();
+    let child = ns.host(child_ns);
+    ns.signal_init(Signal::TERM);
     ns.wait_line("child: caught SIGTERM");
     let v = eventually(
         "the parent to block in wait4 (multiprocessing's atexit join)",

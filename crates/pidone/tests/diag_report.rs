@@ -2,23 +2,15 @@
 //! bad parent; after SIGTERM the tree does not stop, and before the SIGKILL the report on
 //! stderr names the chain, the dispositions and the cause, prefixed like the init's log.
 
-mod common_ns;
+mod common;
 
-use common_ns::Ns;
+use common::{Ns, PYTHON};
 use pidone_sys::Signal;
 
 #[test]
 fn init_reports_why_the_tree_does_not_stop() {
-    let script = common_ns::fixture("bad_parent.py");
-    let ns = Ns::start_cmd(&[
-        env!("CARGO_BIN_EXE_pidone"),
-        "--grace",
-        "4",
-        "--",
-        "python3",
-        "-u",
-        script.to_str().unwrap(),
-    ]);
+    let script = common::fixture("bad_parent.py").display().to_string();
+    let ns = Ns::pidone(&["--grace", "4"], &[PYTHON.into(), "-u".into(), script], &[]);
     let child_ns: i32 = ns
         .wait_line("ready")
         .split_whitespace()
@@ -26,7 +18,7 @@ fn init_reports_why_the_tree_does_not_stop() {
         .unwrap()
         .parse()
         .unwrap();
-    ns.signal(ns.init, Signal::TERM);
+    ns.signal_init(Signal::TERM);
     let mut report = Vec::new();
     let first = ns.wait_line("processes still running");
     assert!(

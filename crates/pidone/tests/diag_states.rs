@@ -1,16 +1,16 @@
 //! `pidone why`, `signals` and `ps` on real processes in known states, each fixture running
 //! as PID 1 of a fresh PID namespace and inspected from outside by host pid.
 
-mod common_ns;
+mod common;
 
-use common_ns::{eventually, pidone, pidone_json, Ns};
-use pidone_sys::Signal;
+use common::{eventually, pidone, pidone_json, Ns, PYTHON};
+use pidone_sys::{Pid, Signal};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Start states.py and read its role → ns pid map.
 fn states() -> (Ns, BTreeMap<String, i32>) {
-    let ns = Ns::start("states.py");
+    let ns = Ns::fixture("states.py");
     let roles: BTreeMap<String, i32> = serde_json::from_str(&ns.line()).expect("fixture's role map");
     assert_eq!(roles.len(), 9, "{roles:?}");
     (ns, roles)
@@ -36,9 +36,9 @@ fn hint_rules(v: &Value) -> Vec<String> {
 #[test]
 fn waiter_in_wait4_names_the_child_that_caught_sigterm() {
     let (ns, roles) = states();
-    let waiter = ns.host_pid(roles["waiter"]);
-    let catcher = ns.host_pid(roles["catcher"]);
-    ns.signal(catcher, Signal::TERM);
+    let waiter = ns.host(roles["waiter"]);
+    let catcher = ns.host(roles["catcher"]);
+    ns.signal(Pid::from_raw(catcher).unwrap(), Signal::TERM);
     ns.wait_line("catcher: caught SIGTERM");
     // The waiter's wait4 argument is the catcher's NAMESPACE pid; the explainer must map it.
     let v = eventually("the waiter to block in wait4", || {
@@ -80,7 +80,7 @@ fn waiter_in_wait4_names_the_child_that_caught_sigterm() {
 #[test]
 fn ignored_sigterm_is_reported_with_a_hint() {
     let (ns, roles) = states();
-    let p = ns.host_pid(roles["ignorer"]);
+    let p = ns.host(roles["ignorer"]);
     let v = why(p);
     assert_eq!(v["processes"][0]["action"], "ignored", "{v:#}");
     assert!(
@@ -100,7 +100,7 @@ fn ignored_sigterm_is_reported_with_a_hint() {
 #[test]
 fn blocked_and_pending_sigterm() {
     let (ns, roles) = states();
-    let p = ns.host_pid(roles["blocker"]);
+    let p = ns.host(roles["blocker"]);
     let v = why(p);
     let f = &v["processes"][0];
     assert_eq!(
@@ -134,8 +134,8 @@ fn blocked_and_pending_sigterm() {
 #[test]
 fn pipe_reader_points_at_the_writer() {
     let (ns, roles) = states();
-    let reader = ns.host_pid(roles["reader"]);
-    let writer = ns.host_pid(roles["writer"]);
+    let reader = ns.host(roles["reader"]);
+    let writer = ns.host(roles["writer"]);
     let v = eventually("the reader to block in read", || {
         let v = why(reader);
         syscall_of(&v, 0).starts_with("read(").then_some(v)
@@ -155,8 +155,8 @@ fn pipe_reader_points_at_the_writer() {
 #[test]
 fn zombie_and_its_non_reaping_parent() {
     let (ns, roles) = states();
-    let z = ns.host_pid(roles["zombie"]);
-    let parent = ns.host_pid(roles["zparent"]);
+    let z = ns.host(roles["zombie"]);
+    let parent = ns.host(roles["zparent"]);
     // The fixture reports the zombie's pid right after fork: wait until it has exited.
     let v = eventually("the child to become a zombie", || {
         let v = why(z);
@@ -169,7 +169,7 @@ fn zombie_and_its_non_reaping_parent() {
 #[test]
 fn stopped_process() {
     let (ns, roles) = states();
-    let p = ns.host_pid(roles["stopped"]);
+    let p = ns.host(roles["stopped"]);
     let v = why(p);
     assert_eq!(v["processes"][0]["state"], "T", "{v:#}");
     assert!(hint_rules(&v).contains(&"stopped".to_string()), "{v:#}");
@@ -178,7 +178,7 @@ fn stopped_process() {
 #[test]
 fn ps_ns_lists_exactly_the_namespace_with_both_pids() {
     let (ns, roles) = states();
-    let rows = pidone_json(&["ps", "--ns", &ns.init.to_string()]);
+    let rows = pidone_json(&["ps", "--ns", &ns.init().to_string()]);
     let mut got: Vec<(i64, i64)> = rows
         .as_array()
         .unwrap()
@@ -186,25 +186,19 @@ fn ps_ns_lists_exactly_the_namespace_with_both_pids() {
         .map(|r| (r["pid"].as_i64().unwrap(), r["ns_pid"].as_i64().unwrap()))
         .collect();
     got.sort();
-    let mut want: Vec<(i64, i64)> = roles
-        .values()
-        .map(|n| (ns.host_pid(*n) as i64, *n as i64))
-        .collect();
-    want.push((ns.init as i64, 1));
+    let mut want: Vec<(i64, i64)> = roles.values().map(|n| (ns.host(*n) as i64, *n as i64)).collect();
+    want.push((ns.init().as_raw() as i64, 1));
     want.sort();
     assert_eq!(got, want);
     // The ignorer's TERM column and the tree view.
-    let ign = ns.host_pid(roles["ignorer"]);
+    let ign = ns.host(roles["ignorer"]);
     let row = rows.as_array().unwrap().iter().find(|r| r["pid"] == ign).unwrap();
     assert_eq!(row["disposition"]["ignored"], true, "{row:#}");
-    let (code, tree, _) = pidone(&["ps", "--ns", &ns.init.to_string(), "--tree"]);
+    let (code, tree, _) = pidone(&["ps", "--ns", &ns.init().to_string(), "--tree"]);
     assert_eq!(code, 0);
     let catcher_line = tree
         .lines()
-        .find(|l| {
-            l.trim_start()
-                .starts_with(&ns.host_pid(roles["catcher"]).to_string())
-        })
+        .find(|l| l.trim_start().starts_with(&ns.host(roles["catcher"]).to_string()))
         .unwrap();
     assert!(
         catcher_line.contains("  └─") || catcher_line.contains("│ └─"),
@@ -215,7 +209,7 @@ fn ps_ns_lists_exactly_the_namespace_with_both_pids() {
 #[test]
 fn threads_are_listed_with_their_own_masks() {
     let (ns, _roles) = states();
-    let rows = pidone_json(&["ps", "--ns", &ns.init.to_string(), "--threads"]);
+    let rows = pidone_json(&["ps", "--ns", &ns.init().to_string(), "--threads"]);
     assert!(
         rows.as_array().unwrap().iter().all(|r| r["tid"].is_i64()),
         "{rows:#}"
@@ -255,29 +249,29 @@ fn output_into_a_closed_pipe_is_not_an_error() {
 fn the_kernel_child_list_matches_the_fixture() {
     // The proc model's `children` (task/*/children) of the waiter is exactly the catcher.
     let (ns, roles) = states();
-    let waiter = ns.host_pid(roles["waiter"]);
+    let waiter = ns.host(roles["waiter"]);
     let opts = pidone_proc::ReadOptions {
         children: true,
         ..Default::default()
     };
     let p = pidone_proc::Process::read(waiter, &opts).unwrap();
-    assert_eq!(p.children, Some(vec![ns.host_pid(roles["catcher"])]));
+    assert_eq!(p.children, Some(vec![ns.host(roles["catcher"])]));
 }
 
 #[test]
 fn why_on_a_thread_id_explains_its_process() {
     // A Python process with a second thread blocked on a lock; `why <tid>` explains the process.
     let code = "import threading\nl = threading.Lock(); l.acquire()\nt = threading.Thread(target=l.acquire)\nt.start()\nprint('ready', t.native_id, flush=True)\nthreading.Event().wait()";
-    let ns = Ns::start_cmd(&["python3", "-u", "-c", code]);
+    let ns = Ns::start(&[PYTHON, "-u", "-c", code], &[]);
     let line = ns.wait_line("ready");
     let tid_ns: i32 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let v = why(ns.init);
+    let v = why(ns.init().as_raw());
     let threads = v["processes"][0]["threads"].as_array().unwrap().clone();
     assert_eq!(threads.len(), 2, "{v:#}");
     assert_eq!(threads[1]["ns_tid"], tid_ns, "{v:#}");
     let tid = threads[1]["tid"].as_i64().unwrap();
     let t = eventually("the thread to block in futex", || {
-        let v = why(ns.init);
+        let v = why(ns.init().as_raw());
         let s = v["processes"][0]["threads"][1]["syscall"]
             .as_str()
             .unwrap_or("")
@@ -286,5 +280,5 @@ fn why_on_a_thread_id_explains_its_process() {
     });
     assert!(t.contains("FUTEX_WAIT"), "{t}");
     let by_tid = why(tid as i32);
-    assert_eq!(by_tid["target"], ns.init, "{by_tid:#}");
+    assert_eq!(by_tid["target"], ns.init().as_raw(), "{by_tid:#}");
 }
