@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod compat;
+mod fastargs;
 mod report;
 
 use clap::Parser;
@@ -16,14 +17,12 @@ fn main() -> ExitCode {
     if personality != pidone_init::config::Personality::Pidone {
         return run_compat(personality, &argv0, &argv.collect::<Vec<_>>());
     }
-    let cli = cli::Cli::parse();
-    let result = match cli.sub {
-        None => run_init(cli.init),
-        Some(cli::Sub::Run(args)) => run_init(args),
-        Some(cli::Sub::Ps(a)) => cmd::ps::run(a),
-        Some(cli::Sub::Signals(a)) => cmd::signals::run(a),
-        Some(cli::Sub::Why(a)) => cmd::why::run(a),
-        Some(cli::Sub::Trace(a)) => cmd::trace::run(a),
+    let args: Vec<std::ffi::OsString> = argv.collect();
+    // The common container start skips clap (see fastargs); anything else goes through it.
+    let fast = fastargs::parse(&args, &|k| std::env::var(k).ok());
+    let result = match fast {
+        Some(init) => run_init(init),
+        None => dispatch(cli::Cli::parse_from(std::iter::once(argv0).chain(args))),
     };
     match result {
         Ok(code) => code,
@@ -31,6 +30,18 @@ fn main() -> ExitCode {
             eprintln!("pidone: error: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Run what clap parsed: the init or a subcommand.
+fn dispatch(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    match cli.sub {
+        None => run_init(cli.init),
+        Some(cli::Sub::Run(args)) => run_init(args),
+        Some(cli::Sub::Ps(a)) => cmd::ps::run(a),
+        Some(cli::Sub::Signals(a)) => cmd::signals::run(a),
+        Some(cli::Sub::Why(a)) => cmd::why::run(a),
+        Some(cli::Sub::Trace(a)) => cmd::trace::run(a),
     }
 }
 
