@@ -22,7 +22,10 @@ fn main() -> ExitCode {
     let fast = fastargs::parse(&args, &|k| std::env::var(k).ok());
     let result = match fast {
         Some(init) => run_init(init),
-        None => dispatch(cli::Cli::parse_from(std::iter::once(argv0).chain(args))),
+        None => match cli::Cli::try_parse_from(std::iter::once(argv0).chain(args.iter().cloned())) {
+            Ok(parsed) => dispatch(parsed),
+            Err(e) => return usage_error(e, &args),
+        },
     };
     match result {
         Ok(code) => code,
@@ -31,6 +34,31 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Print clap's error (exit 2; help and version exit 0), with a hint for the most common
+/// mistake: a command given without `--`, which clap reads as an unknown subcommand.
+fn usage_error(e: clap::Error, args: &[std::ffi::OsString]) -> ExitCode {
+    let first = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let is_subcommand = <cli::Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .any(|s| s.get_name() == first);
+    if e.kind() == clap::error::ErrorKind::UnknownArgument
+        && !first.is_empty()
+        && !first.starts_with('-')
+        && !is_subcommand
+    {
+        eprintln!(
+            "pidone: error: {first:?} is not a subcommand; to run it under the init, put it after --: \
+             pidone [OPTIONS] -- {first} ..."
+        );
+        return ExitCode::from(2);
+    }
+    // clap prints help/version to stdout and errors to stderr, with its own exit status.
+    e.exit()
 }
 
 /// Run what clap parsed: the init or a subcommand.

@@ -551,3 +551,31 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn a_command_without_double_dash_gets_a_hint_and_exit_2() {
+    let argv = vec![
+        common::pidone_bin().display().to_string(),
+        "sleep".into(),
+        "5".into(),
+    ];
+    let out = Ns::start(&argv, &[]).wait_exit(T);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        vec![r#"pidone: error: "sleep" is not a subcommand; to run it under the init, put it after --: pidone [OPTIONS] -- sleep ..."#
+            .to_string()]
+    );
+    // A real subcommand with a bad flag keeps clap's own message.
+    let argv = vec![
+        common::pidone_bin().display().to_string(),
+        "ps".into(),
+        "--nope".into(),
+    ];
+    let out = Ns::start(&argv, &[]).wait_exit(T);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr_text().contains("unexpected argument '--nope'"),
+        "{out:?}"
+    );
+}
