@@ -304,7 +304,7 @@ impl Driver<'_> {
             Action::Log(level, msg) => self.log.log(level, &msg, &[]),
             Action::Forward(sig) => self.forward(sig),
             Action::SignalRest(sig) => {
-                let n = self.signal_all(sig);
+                let n = self.signal_all(sig, None);
                 self.log.debug_with("signalled remaining processes", || {
                     vec![("signal", sig.to_string()), ("count", n.to_string())]
                 });
@@ -327,7 +327,9 @@ impl Driver<'_> {
                         self.counts.killed = alive.len();
                     }
                 }
-                self.signal_all(Signal::KILL);
+                // The list just read is the one to kill: no second /proc scan. Anything forked
+                // since is caught by the machine's repeated SIGKILL a second later.
+                self.signal_all(Signal::KILL, Some(&alive));
             }
             Action::Exit(code) => {
                 let line = summary(code, self.machine.timeline(), self.counts, Instant::now());
@@ -345,7 +347,7 @@ impl Driver<'_> {
             // The child leads its own group (setpgid in spawn), so its pid is the group id. The
             // group can outlive its leader, so keep signalling it after the main child exits.
             Target::Group => kill_process_group(self.main, sig).map(|d| (d, 1)),
-            Target::All => Ok((Delivery::Sent, self.signal_all(sig))),
+            Target::All => Ok((Delivery::Sent, self.signal_all(sig, None))),
             Target::Child => Ok((Delivery::Gone, 0)),
         };
         match result {
@@ -362,8 +364,8 @@ impl Driver<'_> {
     }
 
     /// Signal every process below the init; returns how many were signalled (an estimate as
-    /// PID 1, where one `kill(-1)` does it).
-    fn signal_all(&mut self, sig: Signal) -> usize {
+    /// PID 1, where one `kill(-1)` does it). `known`: the descendants, if just listed.
+    fn signal_all(&mut self, sig: Signal, known: Option<&[Pid]>) -> usize {
         if self.pid1 {
             match kill_everything(sig) {
                 Ok(Delivery::Sent) => 1,
@@ -377,8 +379,16 @@ impl Driver<'_> {
         } else {
             // Subreaper mode: only our own descendants, one by one. Never kill(-1), never a
             // group we did not create.
+            let listed;
+            let pids = match known {
+                Some(p) => p,
+                None => {
+                    listed = tree::live_descendants();
+                    &listed
+                }
+            };
             let mut n = 0;
-            for pid in tree::live_descendants() {
+            for &pid in pids {
                 match kill_process(pid, sig) {
                     Ok(Delivery::Sent) => n += 1,
                     Ok(Delivery::Gone) => {}

@@ -1,20 +1,11 @@
 //! The processes below the init, found from /proc: who to signal in subreaper mode, and who is
 //! still alive for the report.
 //!
-//! Only `/proc/PID/stat`'s ppid is needed. The comm field may contain spaces and `)`, so the
-//! fields are taken after the *last* `)`.
+//! Only `/proc/PID/stat`'s ppid and state are needed, parsed by `pidone-proc` (which handles a
+//! comm containing spaces and `)`).
 
 use pidone_sys::Pid;
 use std::collections::HashMap;
-
-/// Parse the ppid and state out of the text of `/proc/PID/stat`. Pure; `None` on odd input.
-pub fn parse_stat_ppid(stat: &str) -> Option<(char, i32)> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after.split_ascii_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
-}
 
 /// `(pid, ppid, state)` of every process visible in /proc. Processes that vanish while we
 /// read are skipped: that is normal during a shutdown.
@@ -28,10 +19,11 @@ pub fn scan() -> Vec<(i32, i32, char)> {
         let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            if let Some((state, ppid)) = parse_stat_ppid(&stat) {
-                out.push((pid, ppid, state));
-            }
+        if let Some(st) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|text| pidone_proc::stat::parse_stat(&text))
+        {
+            out.push((pid, st.ppid, st.state.letter()));
         }
     }
     out
@@ -71,17 +63,11 @@ pub fn live_descendants() -> Vec<Pid> {
 /// The command line of `pid` for logs (`comm` in brackets when cmdline is empty: zombies,
 /// kernel threads). Empty when the process is gone.
 pub fn command_of(pid: Pid) -> String {
-    let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| {
-            String::from_utf8_lossy(&b)
-                .split('\0')
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+    let args = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| pidone_proc::parse_cmdline(&b))
         .unwrap_or_default();
-    if !cmd.is_empty() {
-        return cmd;
+    if !args.is_empty() {
+        return args.join(" ");
     }
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|c| format!("[{}]", c.trim_end()))
@@ -91,33 +77,6 @@ pub fn command_of(pid: Pid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_with_tricky_comm() {
-        let s = "42 (a) (b c)) S 7 42 42 0 -1 4194560 0 0 0 0";
-        assert_eq!(parse_stat_ppid(s), Some(('S', 7)));
-        assert_eq!(parse_stat_ppid("garbage"), None);
-        assert_eq!(parse_stat_ppid("1 (x)"), None);
-        assert_eq!(parse_stat_ppid(""), None);
-    }
-
-    #[test]
-    fn stat_parser_never_panics_on_truncations_or_random_bytes() {
-        let real = "1234 (python3) S 1 1234 1234 0 -1 4194560 2553 0 0 0 11 3 0 0 20 0 1 0 4321 123 456";
-        for end in 0..=real.len() {
-            let _ = parse_stat_ppid(&real[..end]);
-        }
-        let mut x: u32 = 12345;
-        for _ in 0..20_000 {
-            let s: String = (0..(x % 40))
-                .map(|k| {
-                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                    b"() SZR-0123456789 "[((x >> 16) as usize + k as usize) % 18] as char
-                })
-                .collect();
-            let _ = parse_stat_ppid(&s);
-        }
-    }
 
     #[test]
     fn descendants_follow_the_tree_and_skip_zombies_on_request() {

@@ -389,14 +389,34 @@ fn json_logs_are_one_object_per_line() {
     ns.signal_init(Signal::TERM);
     let out = ns.wait_exit(T);
     assert_eq!(out.code, 137);
-    assert!(!out.stderr.is_empty());
-    for line in &out.stderr {
+    let objects: Vec<serde_json::Value> = out
+        .stderr
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for o in &objects {
+        assert!(o["ts"].is_f64(), "every line has a numeric ts: {o}");
         assert!(
-            line.starts_with('{') && line.ends_with('}'),
-            "not a JSON object: {line}"
+            ["error", "warn", "info", "debug"].contains(&o["level"].as_str().unwrap_or("")),
+            "{o}"
         );
-        assert!(line.contains("\"level\":"), "{line}");
     }
+    // The facts are in the objects, not just somewhere in the text.
+    let kill = objects
+        .iter()
+        .find(|o| {
+            o["msg"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("grace period over: sending SIGKILL to"))
+        })
+        .unwrap_or_else(|| panic!("no SIGKILL line: {objects:?}"));
+    assert_eq!(kill["level"], "warn");
+    assert_eq!(kill["count"], 1, "count stays a number: {kill}");
+    let summary = objects.last().unwrap();
+    assert!(
+        summary["msg"].as_str().unwrap_or("").starts_with("exit 137:"),
+        "{summary}"
+    );
 }
 
 #[test]
